@@ -1,0 +1,133 @@
+"""tinykit checkpoints: a state_dict plus JSON-able metadata, loadable with weights_only=True.
+
+The metadata rebuilds the module tree: architecture name and arguments, the InputSpec, the
+recipe that produced it, and (after channel pruning or batch-norm folding) how the tree was
+changed, so that no pickled class is ever needed.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from tinykit.errors import TinykitError
+from tinykit.fileio import atomic_path
+from tinykit.spec import InputSpec
+
+FORMAT = "tinykit-checkpoint"
+VERSION = 1
+
+
+@dataclass
+class Checkpoint:
+    arch: str
+    spec: InputSpec
+    state_dict: dict[str, Any]
+    arch_kwargs: dict[str, Any] = field(default_factory=dict)
+    transforms: list[dict[str, Any]] = field(default_factory=list)  # e.g. folded BN, new shapes
+    recipe: dict[str, Any] | None = None
+    metrics: dict[str, Any] = field(default_factory=dict)
+
+    def build(self):
+        """Rebuild the model (eval mode) with its weights."""
+        from tinykit.models import build_model
+        from tinykit.transforms import apply_transforms
+
+        model = build_model(
+            self.arch, num_classes=self.spec.num_classes, in_channels=self.spec.channels,
+            **self.arch_kwargs,
+        )
+        apply_transforms(model, self.transforms)
+        try:
+            model.load_state_dict(self.state_dict, strict=True)
+        except RuntimeError as e:
+            first = str(e).strip().splitlines()
+            raise TinykitError(
+                f"checkpoint weights do not fit architecture '{self.arch}': "
+                f"{first[1].strip() if len(first) > 1 else first[0]}"
+            ) from e
+        return model.eval()
+
+
+def save_checkpoint(path: str | os.PathLike[str], model, ckpt: Checkpoint) -> Path:
+    import torch
+
+    from tinykit.transforms import get_transforms
+
+    payload = {
+        "format": FORMAT,
+        "version": VERSION,
+        "arch": ckpt.arch,
+        "arch_kwargs": ckpt.arch_kwargs,
+        "input_spec": ckpt.spec.to_dict(),
+        "transforms": get_transforms(model),
+        "recipe": ckpt.recipe,
+        "metrics": ckpt.metrics,
+        "state_dict": {k: v.detach().cpu() for k, v in model.state_dict().items()},
+    }
+    with atomic_path(path) as tmp:
+        torch.save(payload, tmp)
+    return Path(path)
+
+
+def load_checkpoint(path: str | os.PathLike[str], *, trust_pickle: bool = False) -> Checkpoint:
+    """Read a tinykit checkpoint. Full pickle only with ``trust_pickle`` (a foreign file may run
+    code when unpickled)."""
+    import pickle
+
+    import torch
+
+    p = Path(path)
+    if not p.is_file():
+        raise TinykitError(f"checkpoint {p} does not exist")
+    try:
+        payload = torch.load(p, map_location="cpu", weights_only=not trust_pickle)
+    except pickle.UnpicklingError as e:
+        raise TinykitError(
+            f"{p} is not a tinykit checkpoint (it needs full pickle to load); if you trust it, "
+            "pass --trust-pickle, or save a state_dict and use --weights"
+        ) from e
+    except (RuntimeError, OSError, EOFError, ValueError) as e:
+        raise TinykitError(f"cannot read checkpoint {p}: {str(e).splitlines()[0]}") from e
+    if not isinstance(payload, dict) or payload.get("format") != FORMAT:
+        raise TinykitError(
+            f"{p} is not a tinykit checkpoint: for a plain state_dict use --model ARCH "
+            "--weights FILE --num-classes N"
+        )
+    if payload.get("version", 0) > VERSION:
+        raise TinykitError(f"{p} was written by a newer tinykit (format {payload['version']})")
+    return Checkpoint(
+        arch=payload["arch"],
+        spec=InputSpec.from_dict(payload["input_spec"]),
+        state_dict=payload["state_dict"],
+        arch_kwargs=payload.get("arch_kwargs") or {},
+        transforms=payload.get("transforms") or [],
+        recipe=payload.get("recipe"),
+        metrics=payload.get("metrics") or {},
+    )
+
+
+def load_state_dict_file(path: str | os.PathLike[str], *, trust_pickle: bool = False) -> dict:
+    """A bare state_dict (torchvision style ``.pt``/``.pth``), weights_only unless trusted."""
+    import pickle
+
+    import torch
+
+    p = Path(path)
+    if not p.is_file():
+        raise TinykitError(f"weights file {p} does not exist")
+    try:
+        sd = torch.load(p, map_location="cpu", weights_only=not trust_pickle)
+    except pickle.UnpicklingError as e:
+        raise TinykitError(
+            f"{p} needs full pickle to load; pass --trust-pickle only if you trust its source"
+        ) from e
+    except (RuntimeError, OSError, EOFError, ValueError) as e:
+        raise TinykitError(f"cannot read weights {p}: {str(e).splitlines()[0]}") from e
+    if isinstance(sd, dict) and "state_dict" in sd and isinstance(sd["state_dict"], dict):
+        sd = sd["state_dict"]
+    if not isinstance(sd, dict) or not all(hasattr(v, "shape") for v in sd.values()):
+        raise TinykitError(f"{p} does not hold a state_dict (a mapping of names to tensors)")
+    return sd

@@ -1,0 +1,83 @@
+"""PNG plots a person reads at a glance (matplotlib, Agg backend, no screen needed)."""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+
+import numpy as np
+
+from tinykit.fileio import atomic_path
+
+
+def _plt():
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    return plt
+
+
+def _save(fig, path: Path) -> Path:
+    with atomic_path(path) as tmp:
+        fig.savefig(tmp, dpi=110, bbox_inches="tight", format="png")
+    _plt().close(fig)
+    return path
+
+
+def weight_histograms(
+    before: dict[str, np.ndarray], after: dict[str, np.ndarray] | None, path: Path, *,
+    title: str = "Weight distributions", labels: tuple[str, str] = ("baseline", "compressed"),
+) -> Path:
+    """One panel per layer: the baseline's histogram, and the compressed weights over it.
+
+    Zeros of a pruned layer are left out of the histogram and counted in the panel title, so
+    the surviving weights stay visible; a k-means layer shows as a comb of its centroids.
+    """
+    plt = _plt()
+    names = list(before)
+    cols = min(4, len(names))
+    rows = math.ceil(len(names) / cols)
+    fig, axes = plt.subplots(rows, cols, figsize=(3.6 * cols, 2.6 * rows), squeeze=False)
+    for ax, name in zip(axes.flat, names, strict=False):
+        w0 = before[name].ravel()
+        lo, hi = float(w0.min()), float(w0.max())
+        if after is not None and name in after:
+            w1 = after[name].ravel()
+            lo, hi = min(lo, float(w1.min())), max(hi, float(w1.max()))
+        bins = np.linspace(lo, hi, 81) if hi > lo else 10
+        ax.hist(w0, bins=bins, color="0.7", label=labels[0])
+        t = f"{name}  ({w0.size:,} w)"
+        if after is not None and name in after:
+            w1 = after[name].ravel()
+            nz = w1[w1 != 0]
+            uniq = np.unique(nz)
+            if 0 < uniq.size <= 256:  # codebook: draw each centroid's count as a stem
+                vals, cnt = np.unique(nz, return_counts=True)
+                ax2 = ax.twinx()  # counts per centroid: its own scale, in red
+                ax2.vlines(vals, 0, cnt, color="C3", lw=1.5)
+                ax2.tick_params(labelsize=6, colors="C3")
+                ax.plot([], [], color="C3", label=f"{labels[1]} (codebook, right axis)")
+            else:
+                ax.hist(nz, bins=bins, histtype="step", color="C3", lw=1.2, label=labels[1])
+            t += f"\n{100 * (w1 == 0).mean():.0f}% zero after"
+        ax.set_title(t, fontsize=8)
+        ax.tick_params(labelsize=7)
+    for ax in list(axes.flat)[len(names):]:
+        ax.axis("off")
+    handles, leg = axes.flat[0].get_legend_handles_labels()
+    fig.legend(handles, leg, loc="upper right", fontsize=8)
+    fig.suptitle(title, fontsize=11)
+    fig.tight_layout(rect=(0, 0, 1, 0.96))
+    return _save(fig, path)
+
+
+def layer_weights(model) -> dict[str, np.ndarray]:
+    from torch import nn
+
+    return {
+        n: m.weight.detach().cpu().numpy().copy()
+        for n, m in model.named_modules()
+        if isinstance(m, (nn.Conv2d, nn.Linear))
+    }

@@ -1,0 +1,85 @@
+"""Recipe: the ordered stages of ``compress`` and their settings, as data (CLI flags or TOML)."""
+
+from __future__ import annotations
+
+import tomllib
+from dataclasses import asdict, dataclass, field, fields
+from pathlib import Path
+from typing import Any
+
+from tinykit.errors import TinykitError
+
+PRUNE_METHODS = ("fine", "channel", "none")
+QUANT_METHODS = ("kmeans", "linear", "none")
+
+
+def default_quant(bits: int) -> str:
+    """k-means below 8 bits (codebooks win at low bit widths), linear int8 at 8."""
+    return "kmeans" if bits < 8 else "linear"
+
+
+@dataclass
+class Recipe:
+    prune: str = "fine"
+    sparsity: float | dict[str, float] = 0.6  # fine: one value for all layers, or per layer
+    ratio: float | dict[str, float] = 0.3  # channel: share of output channels removed
+    importance: str = "l2"
+    round_to: int | None = None
+    finetune_epochs: int = 5
+    finetune_lr: float = 1e-3
+    quant: str | None = None  # None: from bits (kmeans < 8, linear at 8)
+    bits: int = 4
+    per_channel: bool = False
+    qat_epochs: int = 3
+    formats: list[str] = field(default_factory=lambda: ["onnx", "tflite"])
+    threads: int = 1
+    bench_runs: int = 200
+    bench_warmup: int = 20
+    seed: int = 0
+
+    def __post_init__(self) -> None:
+        if self.prune not in PRUNE_METHODS:
+            raise TinykitError(f"unknown prune method '{self.prune}': use {', '.join(PRUNE_METHODS)}")
+        if self.quant is None:
+            self.quant = default_quant(self.bits)
+        if self.quant not in QUANT_METHODS:
+            raise TinykitError(f"unknown quant method '{self.quant}': use {', '.join(QUANT_METHODS)}")
+        if not 1 <= self.bits <= 8:
+            raise TinykitError(f"--bits must be 1-8, got {self.bits}")
+        if self.quant == "linear" and self.bits < 2:
+            raise TinykitError(f"linear quantization needs --bits 2-8, got {self.bits}")
+        for what, v in (("sparsity", self.sparsity), ("ratio", self.ratio)):
+            values = v.values() if isinstance(v, dict) else [v]
+            for x in values:
+                if not isinstance(x, (int, float)) or not 0.0 <= float(x) < 1.0:
+                    raise TinykitError(f"{what} must be in [0, 1), got {x}")
+        if self.finetune_epochs < 0 or self.qat_epochs < 0:
+            raise TinykitError("epochs must be >= 0")
+        if self.threads < 1 or self.bench_runs < 1 or self.bench_warmup < 0:
+            raise TinykitError("threads and bench runs must be >= 1, warmup >= 0")
+        from tinykit.exporters.formats import get_format
+
+        for f in self.formats:
+            get_format(f)
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> Recipe:
+        known = {f.name for f in fields(cls)}
+        unknown = sorted(set(d) - known)
+        if unknown:
+            raise TinykitError(f"unknown recipe key '{unknown[0]}': known keys are {', '.join(sorted(known))}")
+        return cls(**d)
+
+    @classmethod
+    def from_toml(cls, path: str | Path) -> Recipe:
+        p = Path(path)
+        if not p.is_file():
+            raise TinykitError(f"recipe file {p} does not exist")
+        try:
+            d = tomllib.loads(p.read_text())
+        except tomllib.TOMLDecodeError as e:
+            raise TinykitError(f"recipe {p} is not valid TOML ({e})") from e
+        return cls.from_dict(d.get("recipe", d))

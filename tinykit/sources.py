@@ -1,0 +1,101 @@
+"""Resolve ``--model`` / ``--weights`` / ``--data`` into a model, its data and its InputSpec."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from tinykit.data import DataSet, load_data, load_digits_data
+from tinykit.errors import TinykitError
+from tinykit.pipeline import ModelSource
+
+
+def _check_fits(model, data: DataSet) -> None:
+    import torch
+
+    try:
+        with torch.no_grad():
+            out = model.eval()(torch.zeros(data.spec.shape))
+    except RuntimeError as e:
+        raise TinykitError(
+            f"data of shape {list(data.spec.shape[1:])} does not fit the model: "
+            f"{str(e).splitlines()[0]}"
+        ) from e
+    if out.dim() != 2 or out.shape[1] != data.spec.num_classes:
+        raise TinykitError(
+            f"the model returns {list(out.shape)} but the data has {data.spec.num_classes} "
+            "classes: pass --num-classes or check the data's labels"
+        )
+
+
+def load_source(
+    model: str | None, *, data: str | None = None, weights: str | None = None,
+    num_classes: int | None = None, image_size: int | None = None, trust_pickle: bool = False,
+    seed: int = 0, progress: bool = True,
+) -> tuple[ModelSource, DataSet]:
+    """The model to compress and the data to measure it on.
+
+    - nothing: the embedded reference ResNet-8 on the digits (trained once, cached);
+    - a tinykit checkpoint file: its model, on ``data`` (digits if it was trained on them),
+      prepared with the checkpoint's own preprocessing;
+    - an architecture name (tinykit or torchvision) with ``weights`` (a state_dict file).
+    """
+    from tinykit.checkpoint import load_checkpoint, load_state_dict_file
+    from tinykit.reference import REFERENCE_NAME, reference_checkpoint
+
+    if model is None:
+        if data is not None:
+            raise TinykitError(
+                "--data needs --model (a checkpoint, or an architecture with --weights); "
+                "train one with 'tinykit train --data DIR'"
+            )
+        ckpt = reference_checkpoint(progress=progress)
+        ds = load_digits_data(seed)
+        return ModelSource(ckpt.build(), ckpt.arch, ckpt.arch_kwargs, REFERENCE_NAME), ds
+    path = Path(model)
+    if path.suffix in (".pt", ".pth", ".ckpt") or path.exists():
+        if weights is not None:
+            raise TinykitError("--weights goes with an architecture name, not a checkpoint file")
+        ckpt = load_checkpoint(path, trust_pickle=trust_pickle)
+        ds = load_data(data, seed=seed, image_size=image_size) if data else load_digits_data(seed)
+        if ds.spec.channels != ckpt.spec.channels:
+            raise TinykitError(
+                f"the data has {ds.spec.channels}-channel images but {path} takes "
+                f"{ckpt.spec.channels} channels"
+            )
+        if int(max(ds.train.y.max(), ds.test.y.max())) >= ckpt.spec.num_classes:
+            raise TinykitError(
+                f"the data has labels up to {int(ds.test.y.max())} but {path} has "
+                f"{ckpt.spec.num_classes} classes"
+            )
+        ds.spec = ckpt.spec  # the preprocessing the model was trained with
+        m = ckpt.build()
+        _check_fits(m, ds)
+        return ModelSource(m, ckpt.arch, ckpt.arch_kwargs, path.stem), ds
+    from tinykit.models import build_model
+
+    ds = load_data(data, seed=seed, image_size=image_size) if data else load_digits_data(seed)
+    n = num_classes or ds.spec.num_classes
+    if n < ds.spec.num_classes:
+        raise TinykitError(f"--num-classes {n} is fewer than the data's {ds.spec.num_classes} classes")
+    if n > ds.spec.num_classes:
+        from dataclasses import replace
+
+        ds.spec = replace(ds.spec, labels=(*ds.spec.labels, *map(str, range(ds.spec.num_classes, n))))
+    m = build_model(model, num_classes=n, in_channels=ds.spec.channels)
+    if weights is None:
+        import sys
+
+        print(f"tinykit: warning: --model {model} without --weights: untrained (random) weights; "
+              "accuracy figures are meaningless, sizes, MACs and latency are real", file=sys.stderr)
+        _check_fits(m, ds)
+        return ModelSource(m.eval(), model, {}, model), ds
+    sd = load_state_dict_file(weights, trust_pickle=trust_pickle)
+    try:
+        m.load_state_dict(sd, strict=True)
+    except RuntimeError as e:
+        lines = [ln.strip() for ln in str(e).splitlines() if ln.strip()]
+        raise TinykitError(
+            f"{weights} does not fit {model} with {n} classes: {lines[1] if len(lines) > 1 else lines[0]}"
+        ) from e
+    _check_fits(m, ds)
+    return ModelSource(m.eval(), model, {}, model), ds
