@@ -54,8 +54,16 @@ def model_metrics(model, data: DataSet, x_test: np.ndarray) -> dict[str, Any]:
 class Compressor:
     """Runs one recipe on one model and data set, writing into ``out_dir`` (a staging folder)."""
 
-    def __init__(self, source: ModelSource, data: DataSet, recipe: Recipe, out_dir: Path, *,
-                 progress: bool = True, log=print):
+    def __init__(
+        self,
+        source: ModelSource,
+        data: DataSet,
+        recipe: Recipe,
+        out_dir: Path,
+        *,
+        progress: bool = True,
+        log=print,
+    ):
         self.src, self.data, self.recipe, self.out = source, data, recipe, Path(out_dir)
         self.progress, self.log = progress, log
         self.x_test = data.inputs("test")
@@ -75,8 +83,10 @@ class Compressor:
         m["stage"] = stage
         m["onnx"] = os.path.relpath(path, self.out)
         self.stages.append(m)
-        self.log(f"  {stage:<10} accuracy {100 * m['accuracy']:.2f}%  nonzero {m['nonzero_params']:,}"
-                 f"  MACs {m['macs']:,}")
+        self.log(
+            f"  {stage:<10} accuracy {100 * m['accuracy']:.2f}%  nonzero {m['nonzero_params']:,}"
+            f"  MACs {m['macs']:,}"
+        )
         return m
 
     def _bench(self, path: Path) -> dict:
@@ -94,8 +104,14 @@ class Compressor:
             from tinykit.prune.fine import prune_fine
 
             masks = prune_fine(model, r.sparsity)
-            fit(model, self.data, cfg, after_step=masks.apply, desc="fine-tune (masks held)",
-                progress=self.progress)
+            fit(
+                model,
+                self.data,
+                cfg,
+                after_step=masks.apply,
+                desc="fine-tune (masks held)",
+                progress=self.progress,
+            )
             masks.apply()
             self.masks = masks
         elif r.prune == "channel":
@@ -103,8 +119,13 @@ class Compressor:
 
             from tinykit.prune.channel import prune_channels
 
-            prune_channels(model, torch.zeros(self.data.spec.shape), r.ratio,
-                           importance=r.importance, round_to=r.round_to)
+            prune_channels(
+                model,
+                torch.zeros(self.data.spec.shape),
+                r.ratio,
+                importance=r.importance,
+                round_to=r.round_to,
+            )
             fit(model, self.data, cfg, desc="fine-tune (channel-pruned)", progress=self.progress)
         return model.eval()
 
@@ -122,8 +143,14 @@ class Compressor:
 
             books = quantize_kmeans(model, r.bits, per_channel=r.per_channel)
             if r.qat_epochs:
-                fit(model, self.data, cfg, after_step=CodebookUpdate(model, books),
-                    desc=f"k-means {r.bits}-bit fine-tune", progress=self.progress)
+                fit(
+                    model,
+                    self.data,
+                    cfg,
+                    after_step=CodebookUpdate(model, books),
+                    desc=f"k-means {r.bits}-bit fine-tune",
+                    progress=self.progress,
+                )
             return model.eval(), f"kmeans{r.bits}", books
         from tinykit.quant.linear import quantize_weights_linear
 
@@ -187,12 +214,23 @@ class Compressor:
         for fmt in r.formats:
             if fmt == "onnx":
                 onnx_prec = {"kmeans": "kmeans", "linear": "int8-weights"}.get(r.quant, "fp32")
-                art = export(model, self.data.spec, bundle / f"model.{precision}.onnx",
-                             format="onnx", precision=onnx_prec, encoding=encoding)
+                art = export(
+                    model,
+                    self.data.spec,
+                    bundle / f"model.{precision}.onnx",
+                    format="onnx",
+                    precision=onnx_prec,
+                    encoding=encoding,
+                )
                 art.precision = precision
             else:
-                art = export(model, self.data.spec, bundle / f"model.{precision}.tflite",
-                             format="tflite", precision="fp32")
+                art = export(
+                    model,
+                    self.data.spec,
+                    bundle / f"model.{precision}.tflite",
+                    format="tflite",
+                    precision="fp32",
+                )
                 art.precision = "fp32" if r.quant != "none" else "fp32"
             extra = {}
             if fmt == "tflite" and r.quant != "none":
@@ -200,13 +238,24 @@ class Compressor:
             entries.append(artifact_entry(art.path, bundle, fmt, art.precision, **extra))
             results.append(art)
         output_shape = [1, self.data.spec.num_classes]
-        man = manifest(self.src.name, self.data.spec, entries, output_shape=output_shape,
-                       metrics={k: final[k] for k in ("accuracy", "macs", "nonzero_params")})
+        man = manifest(
+            self.src.name,
+            self.data.spec,
+            entries,
+            output_shape=output_shape,
+            metrics={k: final[k] for k in ("accuracy", "macs", "nonzero_params")},
+        )
         copy_runtime_files(bundle)
         out = []
         for art, entry in zip(results, entries, strict=True):
-            v = verify_artifact(art, self.data.test.x, self.data.test.y, man["input"],
-                                final["_pred"], progress=self.progress)
+            v = verify_artifact(
+                art,
+                self.data.test.x,
+                self.data.test.y,
+                man["input"],
+                final["_pred"],
+                progress=self.progress,
+            )
             rec = {
                 "path": os.path.relpath(art.path, self.out),
                 "format": entry["format"],
@@ -223,10 +272,13 @@ class Compressor:
                 "latency_ms": self._bench(art.path),
             }
             out.append(rec)
-            entry.update(accuracy=rec["accuracy"], agreement=rec["agreement"],
-                         size_bytes=rec["size_bytes"])
-            self.log(f"  {entry['path']:<24} accuracy {100 * v['accuracy']:.2f}%  "
-                     f"agreement {100 * v['agreement']:.2f}%")
+            entry.update(
+                accuracy=rec["accuracy"], agreement=rec["agreement"], size_bytes=rec["size_bytes"]
+            )
+            self.log(
+                f"  {entry['path']:<24} accuracy {100 * v['accuracy']:.2f}%  "
+                f"agreement {100 * v['agreement']:.2f}%"
+            )
         man["metrics"]["size_bytes"] = min(o["size_bytes"] for o in out) if out else None
         write_bundle(bundle, man)
         return out
@@ -235,15 +287,26 @@ class Compressor:
         from tinykit.checkpoint import Checkpoint, save_checkpoint
         from tinykit.plots import weight_histograms
 
-        save_checkpoint(self.out / "model.pt", model, Checkpoint(
-            arch=self.src.arch, spec=self.data.spec, state_dict={},
-            arch_kwargs=self.src.arch_kwargs, recipe=self.recipe.to_dict(),
-            metrics=_public(self.stages[-1]),
-        ))
+        save_checkpoint(
+            self.out / "model.pt",
+            model,
+            Checkpoint(
+                arch=self.src.arch,
+                spec=self.data.spec,
+                state_dict={},
+                arch_kwargs=self.src.arch_kwargs,
+                recipe=self.recipe.to_dict(),
+                metrics=_public(self.stages[-1]),
+            ),
+        )
         after = _weights(model)
-        weight_histograms(before_w, _match_layers(before_w, after), self.out / "weights.png",
-                          title=f"{self.src.name}: weights before (grey) and after compression"
-                          + (" (batch norm folded into both)" if self.recipe.quant != "none" else ""))
+        weight_histograms(
+            before_w,
+            _match_layers(before_w, after),
+            self.out / "weights.png",
+            title=f"{self.src.name}: weights before (grey) and after compression"
+            + (" (batch norm folded into both)" if self.recipe.quant != "none" else ""),
+        )
 
 
 def _weights(model) -> dict[str, np.ndarray]:
@@ -266,8 +329,15 @@ def _size_note() -> str:
     return SIZE_NOTE
 
 
-def compress(source: ModelSource, data: DataSet, recipe: Recipe, *, out_dir: str | os.PathLike[str],
-             progress: bool = True, log=print) -> dict[str, Any]:
+def compress(
+    source: ModelSource,
+    data: DataSet,
+    recipe: Recipe,
+    *,
+    out_dir: str | os.PathLike[str],
+    progress: bool = True,
+    log=print,
+) -> dict[str, Any]:
     """Run ``recipe`` and write report.json, the bundle, the checkpoint and plots to ``out_dir``.
 
     The folder appears only when complete (it is built under a temporary name).

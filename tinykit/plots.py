@@ -27,8 +27,12 @@ def _save(fig, path: Path) -> Path:
 
 
 def weight_histograms(
-    before: dict[str, np.ndarray], after: dict[str, np.ndarray] | None, path: Path, *,
-    title: str = "Weight distributions", labels: tuple[str, str] = ("baseline", "compressed"),
+    before: dict[str, np.ndarray],
+    after: dict[str, np.ndarray] | None,
+    path: Path,
+    *,
+    title: str = "Weight distributions",
+    labels: tuple[str, str] = ("baseline", "compressed"),
 ) -> Path:
     """One panel per layer: the baseline's histogram, and the compressed weights over it.
 
@@ -64,7 +68,7 @@ def weight_histograms(
             t += f"\n{100 * (w1 == 0).mean():.0f}% zero after"
         ax.set_title(t, fontsize=8)
         ax.tick_params(labelsize=7)
-    for ax in list(axes.flat)[len(names):]:
+    for ax in list(axes.flat)[len(names) :]:
         ax.axis("off")
     handles, leg = axes.flat[0].get_legend_handles_labels()
     fig.legend(handles, leg, loc="upper right", fontsize=8)

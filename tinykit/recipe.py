@@ -39,11 +39,15 @@ class Recipe:
 
     def __post_init__(self) -> None:
         if self.prune not in PRUNE_METHODS:
-            raise TinykitError(f"unknown prune method '{self.prune}': use {', '.join(PRUNE_METHODS)}")
+            raise TinykitError(
+                f"unknown prune method '{self.prune}': use {', '.join(PRUNE_METHODS)}"
+            )
         if self.quant is None:
             self.quant = default_quant(self.bits)
         if self.quant not in QUANT_METHODS:
-            raise TinykitError(f"unknown quant method '{self.quant}': use {', '.join(QUANT_METHODS)}")
+            raise TinykitError(
+                f"unknown quant method '{self.quant}': use {', '.join(QUANT_METHODS)}"
+            )
         if not 1 <= self.bits <= 8:
             raise TinykitError(f"--bits must be 1-8, got {self.bits}")
         if self.quant == "linear" and self.bits < 2:
@@ -70,7 +74,9 @@ class Recipe:
         known = {f.name for f in fields(cls)}
         unknown = sorted(set(d) - known)
         if unknown:
-            raise TinykitError(f"unknown recipe key '{unknown[0]}': known keys are {', '.join(sorted(known))}")
+            raise TinykitError(
+                f"unknown recipe key '{unknown[0]}': known keys are {', '.join(sorted(known))}"
+            )
         return cls(**d)
 
     @classmethod
