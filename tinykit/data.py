@@ -254,6 +254,7 @@ def _finish(name, train: Split, val: Split, test: Split, names, size) -> DataSet
             raise TinykitError(f"data set '{name}' has an empty {what} split")
     labels = _label_names([train.y, val.y, test.y], names, name)
     spec = _spec_for(train.x, labels, size)
+
     def f32(s: Split) -> Split:
         return Split(s.x.astype(np.float32), s.y)
 

@@ -73,12 +73,14 @@ class Compressor:
     def measure_stage(self, stage: str, model, *, onnx_encoding=None, precision="fp32") -> dict:
         """PyTorch figures of ``model`` plus size and latency of its ONNX form."""
         from tinykit.exporters.onnx import export_onnx
+        from tinykit.prune.sparse import sparse_size_bytes
 
         m = model_metrics(model, self.data, self.x_test)
         path = self.out / "stages" / f"{stage}.onnx"
         art = export_onnx(model, self.data.spec, path, precision=precision, encoding=onnx_encoding)
         m["size_bytes"] = art.size_bytes
         m["size_gzip_bytes"] = gzip_size(path)
+        m["size_sparse_bytes"] = sparse_size_bytes(model)["bitmask"]
         m["latency_ms"] = self._bench(path)
         m["stage"] = stage
         m["onnx"] = os.path.relpath(path, self.out)
@@ -103,7 +105,9 @@ class Compressor:
         if r.prune == "fine":
             from tinykit.prune.fine import prune_fine
 
-            masks = prune_fine(model, r.sparsity)
+            sparsity = self.auto_sparsity(model) if r.sparsity == "auto" else r.sparsity
+            masks = prune_fine(model, sparsity)
+            self.targets = {n: _as_target(sparsity, n) for n in _layer_names(model)}
             fit(
                 model,
                 self.data,
@@ -128,6 +132,66 @@ class Compressor:
             )
             fit(model, self.data, cfg, desc="fine-tune (channel-pruned)", progress=self.progress)
         return model.eval()
+
+    def validate(self, model) -> None:
+        """Check per-layer tables against the model before any work is done."""
+        r = self.recipe
+        if r.prune == "fine" and isinstance(r.sparsity, dict):
+            from tinykit.prune.fine import resolve_sparsities
+
+            resolve_sparsities(model, r.sparsity)
+        if r.prune == "channel" and isinstance(r.ratio, dict):
+            names = dict(model.named_modules())
+            for name in r.ratio:
+                if name not in names:
+                    from tinykit.errors import TinykitError
+
+                    raise TinykitError(f"no layer named '{name}' in the model (per-layer ratios)")
+
+    def pruning_summary(self, model) -> dict[str, Any]:
+        """Per-layer result of pruning: for fine-grained, each layer's sparsity checked exactly
+        against its target; for channels, the new channel counts."""
+        from tinykit.prune.sparse import layer_sparsity_table, sparse_size_bytes
+
+        r = self.recipe
+        if r.prune == "fine":
+            table = layer_sparsity_table(model, self.targets)
+            weights = sum(t["weights"] for t in table)
+            return {
+                "method": "fine",
+                "layers": table,
+                "overall_sparsity": sum(t["zeros"] for t in table) / weights,
+                "all_exact": all(t["exact"] for t in table),
+                "sparse_size_bytes": sparse_size_bytes(model),
+                **({"sensitivity": "sensitivity.json"} if r.sparsity == "auto" else {}),
+            }
+        from tinykit.transforms import module_shapes
+
+        return {"method": "channel", "layers": module_shapes(model)}
+
+    def auto_sparsity(self, model) -> dict[str, float]:
+        """Per-layer sparsities from a validation-split sensitivity scan (saved with plots)."""
+        from tinykit.fileio import write_json
+        from tinykit.plots import param_bars, sensitivity_curves
+        from tinykit.prune.sensitivity import choose_sparsities, overall_sparsity, scan_sensitivity
+
+        r = self.recipe
+        scan = scan_sensitivity(
+            model,
+            self.data.inputs("val"),
+            self.data.val.y,
+            sparsities=r.scan_grid,
+            progress=self.progress,
+        )
+        chosen = choose_sparsities(scan, max_drop=r.max_drop, target=r.target_sparsity)
+        write_json(self.out / "sensitivity.json", {**scan.to_dict(), "chosen": chosen})
+        sensitivity_curves(scan, self.out / "sensitivity.png", chosen=chosen)
+        param_bars(scan.params, self.out / "params.png")
+        self.log(
+            f"  auto sparsity: {100 * overall_sparsity(chosen, scan.params):.1f}% overall "
+            f"({', '.join(f'{n} {s:.2f}' for n, s in chosen.items())})"
+        )
+        return chosen
 
     def quantize(self, model) -> tuple[Any, str, Any]:
         """Fold batch norm, quantize, fine-tune within the quantized structure."""
@@ -163,6 +227,7 @@ class Compressor:
 
         r = self.recipe
         model = self.src.model.eval()
+        self.validate(model)
         self.log(f"compress {self.src.name} on {self.data.summary()}")
         baseline = self.measure_stage("baseline", model)
         work = copy.deepcopy(model)
@@ -172,9 +237,11 @@ class Compressor:
             fold_batchnorm(work)
         before_w = _weights(work)
         work = copy.deepcopy(model)
+        pruning = None
         if r.prune != "none":
             work = self.prune(work)
             self.measure_stage("pruned", work)
+            pruning = self.pruning_summary(work)
         encoding, precision = None, "fp32"
         if r.quant != "none":
             work, precision, encoding = self.quantize(work)
@@ -191,6 +258,7 @@ class Compressor:
             "compressed": _public(final),
             "stages": [_public(s) for s in self.stages],
             "artifacts": artifacts,
+            "pruning": pruning,
             "recipe": r.to_dict(),
             "environment": environment(),
             "notes": {"size_bytes": _size_note()},
@@ -317,6 +385,16 @@ def _weights(model) -> dict[str, np.ndarray]:
 
 def _match_layers(before: dict, after: dict) -> dict:
     return {k: v for k, v in after.items() if k in before}
+
+
+def _layer_names(model) -> list[str]:
+    from tinykit.prune.fine import prunable_layers
+
+    return list(prunable_layers(model))
+
+
+def _as_target(sparsity, name: str) -> float:
+    return float(sparsity.get(name, 0.0)) if isinstance(sparsity, dict) else float(sparsity)
 
 
 def _public(m: dict) -> dict:

@@ -6,12 +6,14 @@ import json
 
 import click
 
-from tinykit.cli.options import data_options, model_options, output_options
+from tinykit.cli.options import SparsityType, data_options, model_options, output_options
 
 # CLI option -> Recipe field
 _RECIPE_FLAGS = {
     "prune": "prune",
     "sparsity": "sparsity",
+    "max_drop": "max_drop",
+    "target_sparsity": "target_sparsity",
     "ratio": "ratio",
     "importance": "importance",
     "round_to": "round_to",
@@ -62,10 +64,24 @@ _RECIPE_FLAGS = {
 )
 @click.option(
     "--sparsity",
-    type=click.FloatRange(0, 1, max_open=True),
+    type=SparsityType(),
     default=0.6,
     show_default=True,
-    help="fine: share of each layer's weights set to zero.",
+    help="fine: share of each layer's weights set to zero, or 'auto': per-layer sparsities "
+    "from a sensitivity scan on the validation split (see --max-drop, --target-sparsity).",
+)
+@click.option(
+    "--max-drop",
+    type=click.FloatRange(min=0),
+    metavar="POINTS",
+    help="--sparsity auto: each layer gets the largest scanned sparsity whose validation "
+    "accuracy drop (pruned alone, before fine-tuning) stays within POINTS (default 0.5).",
+)
+@click.option(
+    "--target-sparsity",
+    type=click.FloatRange(0, 1, max_open=True),
+    metavar="S",
+    help="--sparsity auto: reach this overall weight sparsity with the smallest accuracy budget.",
 )
 @click.option(
     "--ratio",

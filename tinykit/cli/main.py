@@ -15,6 +15,8 @@ import click
 # name -> (module, attribute, one-line help shown by `tinykit --help`)
 COMMANDS: dict[str, tuple[str, str, str]] = {
     "compress": ("tinykit.cli.compress", "compress", "Prune, quantize, export, verify and bench a model."),
+    "sensitivity": ("tinykit.cli.sensitivity", "sensitivity", "Scan how much each layer can be pruned alone (validation split)."),
+    "inspect": ("tinykit.cli.inspect", "inspect", "Per-layer table of a model and its weight histograms."),
     "train": ("tinykit.cli.train", "train", "Train a model on your data (or the digits) and save a checkpoint."),
 }
 

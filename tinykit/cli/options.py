@@ -89,3 +89,27 @@ def output_options(f):
     ):
         f = opt(f)
     return f
+
+
+class SparsityType(click.ParamType):
+    """A number in [0, 1) or the word 'auto'."""
+
+    name = "S|auto"
+
+    def convert(self, value, param, ctx):
+        if isinstance(value, float) or value == "auto":
+            return value
+        try:
+            v = float(value)
+        except ValueError:
+            self.fail(f"{value!r} is neither a number in [0, 1) nor 'auto'", param, ctx)
+        if not 0.0 <= v < 1.0:
+            self.fail(f"{v} is not in the range 0<=x<1", param, ctx)
+        return v
+
+
+def float_list(value: str, what: str) -> list[float]:
+    try:
+        return [float(v) for v in value.split(",") if v.strip()]
+    except ValueError as e:
+        raise click.BadParameter(f"{what} must be comma-separated numbers, got {value!r}") from e
