@@ -94,5 +94,6 @@ def sensitivity(
     click.echo(format_table(header, rows, left=1))
     click.echo(
         f"suggested (drop <= {max_drop} points per layer): "
-        f"{100 * result['suggested_overall_sparsity']:.1f}% of weights overall\nwritten to {out_dir}"
+        f"{100 * result['suggested_overall_sparsity']:.1f}% of weights overall\n"
+        f"written to {out_dir}"
     )
