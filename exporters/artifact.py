@@ -60,8 +60,12 @@ class Artifact:
         return self.path.stat().st_size
 
 
-def open_runtime(path: str | os.PathLike[str], *, threads: int = 1):
-    """A function x -> y running ``path`` on onnxruntime or ai-edge-litert (XNNPACK)."""
+def open_runtime(path: str | os.PathLike[str], *, threads: int = 1, raw: bool = False):
+    """A function x -> y running ``path`` on onnxruntime or ai-edge-litert (XNNPACK).
+
+    An int8-input model is fed floats quantized with its own input parameters, and its int8
+    output dequantized, unless ``raw`` (then x and y are the file's own int8 tensors).
+    """
     fmt = format_of(str(path)).name
     if fmt == "onnx":
         import onnxruntime as ort
@@ -83,14 +87,14 @@ def open_runtime(path: str | os.PathLike[str], *, threads: int = 1):
     out = it.get_output_details()[0]
 
     def run(x: np.ndarray) -> np.ndarray:
-        if inp["dtype"] != np.float32:
+        if inp["dtype"] != np.float32 and not raw:
             scale, zp = inp["quantization"]
             info = np.iinfo(inp["dtype"])
             x = np.clip(np.round(x / scale) + zp, info.min, info.max).astype(inp["dtype"])
         it.set_tensor(inp["index"], np.ascontiguousarray(x))
         it.invoke()
         y = it.get_tensor(out["index"])
-        if out["dtype"] != np.float32:
+        if out["dtype"] != np.float32 and not raw:
             scale, zp = out["quantization"]
             y = (y.astype(np.float32) - zp) * scale
         return y

@@ -35,7 +35,10 @@ class Recipe:
     quant: str | None = None  # None: from bits (kmeans < 8, linear at 8)
     bits: int = 4
     per_channel: bool = False
-    qat_epochs: int = 3
+    qat_epochs: int | None = None  # None: 3 for k-means (centroid fine-tune), 0 for linear
+    calibration: str = "minmax"  # linear: minmax | percentile | mse
+    calibration_samples: int = 512
+    tflite_io: str = "int8"  # linear TFLite input/output: int8 (full-int8) or float
     formats: list[str] = field(default_factory=lambda: ["onnx", "tflite"])
     threads: int = 1
     bench_runs: int = 200
@@ -80,7 +83,15 @@ class Recipe:
             for x in values:
                 if not isinstance(x, (int, float)) or not 0.0 <= float(x) < 1.0:
                     raise TinykitError(f"{what} must be in [0, 1), got {x}")
-        if self.finetune_epochs < 0 or self.qat_epochs < 0:
+        if self.calibration not in ("minmax", "percentile", "mse"):
+            raise TinykitError(
+                f"unknown calibration method '{self.calibration}': use minmax, percentile, mse"
+            )
+        if self.calibration_samples < 1:
+            raise TinykitError("calibration_samples must be >= 1")
+        if self.tflite_io not in ("int8", "float"):
+            raise TinykitError(f"tflite_io must be int8 or float, got '{self.tflite_io}'")
+        if self.finetune_epochs < 0 or (self.qat_epochs or 0) < 0:
             raise TinykitError("epochs must be >= 0")
         if self.threads < 1 or self.bench_runs < 1 or self.bench_warmup < 0:
             raise TinykitError("threads and bench runs must be >= 1, warmup >= 0")
@@ -88,6 +99,12 @@ class Recipe:
 
         for f in self.formats:
             get_format(f)
+
+    @property
+    def qat_epochs_resolved(self) -> int:
+        if self.qat_epochs is not None:
+            return self.qat_epochs
+        return 3 if self.quant == "kmeans" else 0
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)

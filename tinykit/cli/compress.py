@@ -22,6 +22,9 @@ _RECIPE_FLAGS = {
     "bits": "bits",
     "per_channel": "per_channel",
     "qat_epochs": "qat_epochs",
+    "calibration": "calibration",
+    "calibration_samples": "calibration_samples",
+    "tflite_io": "tflite_io",
     "formats": "formats",
     "threads": "threads",
     "runs": "bench_runs",
@@ -50,9 +53,31 @@ _RECIPE_FLAGS = {
 @click.option(
     "--qat-epochs",
     type=click.IntRange(min=0),
-    default=3,
+    help="Fine-tune epochs inside the quantized structure: k-means centroid updates (default "
+    "3), or linear quantization-aware training with fake quantization (default 0: off).",
+)
+@click.option(
+    "--calibration",
+    type=click.Choice(["minmax", "percentile", "mse"]),
+    default="minmax",
     show_default=True,
-    help="Fine-tune epochs inside the quantized structure (k-means: centroid update).",
+    help="linear: how activation ranges are set from training data (percentile clips the "
+    "0.01% outliers; mse picks the clipping with least quantization error).",
+)
+@click.option(
+    "--calibration-samples",
+    type=click.IntRange(min=1),
+    default=512,
+    show_default=True,
+    help="linear: training inputs used for calibration.",
+)
+@click.option(
+    "--tflite-io",
+    type=click.Choice(["int8", "float"]),
+    default="int8",
+    show_default=True,
+    help="linear: TFLite input/output type; int8 means the app quantizes with the manifest's "
+    "input.quantization.",
 )
 @click.option(
     "--prune",

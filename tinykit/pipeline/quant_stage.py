@@ -1,0 +1,93 @@
+"""The quantize link: batch norm folded, then k-means codebooks or linear int8, and how each
+result is written to ONNX and TFLite."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+
+@dataclass
+class Quantized:
+    """A quantized model and its writers. ``model`` holds the structure (params, MACs);
+    ``eval_model`` computes what the artifacts compute."""
+
+    model: Any
+    eval_model: Any
+    precision: str  # "kmeans4", "int8", ...
+    onnx_precision: str
+    tflite_precision: str
+    encoding: Any = None
+    notes: dict[str, str] = field(default_factory=dict)
+    input_quant: Any = None  # QParams of an int8 input
+    tflite_int8_io: bool = False
+
+    def write_onnx(self, path: Path, spec):
+        if self.onnx_precision == "kmeans":
+            from tinykit.exporters.onnx import export_onnx
+
+            return export_onnx(self.model, spec, path, precision="kmeans", encoding=self.encoding)
+        from tinykit.exporters.onnx_qop import export_onnx_qop
+
+        if not self.encoding.graph.float_ops:
+            return export_onnx_qop(self.encoding.x86_graph, spec, path, unsigned=True)
+        from tinykit.exporters.onnx_int8 import export_onnx_int8
+
+        return export_onnx_int8(self.eval_model, spec, path)  # QDQ: float ops stay float
+
+    def write_tflite(self, path: Path, spec):
+        if self.tflite_precision == "fp32":
+            from tinykit.exporters.tflite import export_tflite
+
+            return export_tflite(self.model, spec, path)
+        from tinykit.exporters.tflite import export_tflite_int8
+
+        return export_tflite_int8(self.eval_model, spec, path, int8_io=self.tflite_int8_io)
+
+
+def run_quantization(model, data, recipe, *, progress: bool) -> Quantized:
+    """Fold batch norm into the convolutions, then quantize as the recipe says."""
+    from tinykit.transforms import fold_batchnorm
+
+    model.eval()
+    fold_batchnorm(model)
+    if recipe.quant == "kmeans":
+        from tinykit.quant.kmeans import CodebookUpdate, quantize_kmeans
+        from tinykit.train import TrainConfig, fit
+
+        books = quantize_kmeans(model, recipe.bits, per_channel=recipe.per_channel)
+        epochs = recipe.qat_epochs_resolved
+        if epochs:
+            cfg = TrainConfig(epochs=epochs, lr=recipe.finetune_lr / 2, seed=recipe.seed)
+            fit(model, data, cfg, after_step=CodebookUpdate(model, books),
+                desc=f"k-means {recipe.bits}-bit fine-tune", progress=progress)
+        model.eval()
+        precision = f"kmeans{recipe.bits}"
+        return Quantized(
+            model=model, eval_model=model, precision=precision, onnx_precision="kmeans",
+            tflite_precision="fp32", encoding=books,
+            notes={"tflite": f"{precision} values stored decoded as fp32"},
+        )
+    from tinykit.quant.linear import quantize_linear
+
+    res = quantize_linear(
+        model, data, bits=recipe.bits, calibration=recipe.calibration,
+        samples=recipe.calibration_samples, qat_epochs=recipe.qat_epochs_resolved,
+        lr=recipe.finetune_lr / 2, seed=recipe.seed, progress=progress,
+    )
+    notes = {}
+    if recipe.bits < 8:
+        notes["weights"] = f"int{recipe.bits} weight values in int8 storage"
+    if res.x86_graph is not res.graph:
+        notes["onnx"] = (
+            f"uint8 activations (same scales, zero point + 128) x {res.x86_graph.weight_bits}-bit "
+            "weights: onnxruntime's fast x86 kernels, no int16 saturation on CPUs without VNNI"
+        )
+    if res.graph.float_ops:
+        notes["float_ops"] = ", ".join(res.graph.float_ops)
+    return Quantized(
+        model=res.float_model, eval_model=res.qdq, precision="int8", onnx_precision="int8",
+        tflite_precision="int8", encoding=res, notes=notes, input_quant=res.graph.input.out,
+        tflite_int8_io=recipe.tflite_io == "int8",
+    )
