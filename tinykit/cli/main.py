@@ -16,6 +16,7 @@ import click
 COMMANDS: dict[str, tuple[str, str, str]] = {
     "compress": ("tinykit.cli.compress", "compress", "Prune, quantize, export, verify and bench a model."),
     "train": ("tinykit.cli.train", "train", "Train a model on your data (or the digits) and save a checkpoint."),
+    "maml": ("tinykit.cli.maml", "maml", "Meta-learning (MAML): 1-D functions, closed form to GD."),
 }
 
 
