@@ -65,8 +65,8 @@ class MetaConfig:
             raise TinykitError(f"iterations must be an integer >= 0, got {self.iterations!r}")
         if self.learner == "closed_form" and self.n_inner > self.d:
             raise TinykitError(
-                f"the min-norm learner needs n_inner <= d (got {self.n_inner} > {self.d}): "
-                "with more points than features the interpolation constraints have no solution"
+                f"the min-norm learner needs n_inner <= d (--n-inner {self.n_inner} > --d "
+                f"{self.d}): with more points than features, interpolation has no solution"
             )
         for name in ("meta_lr", "inner_lr"):
             if not getattr(self, name) > 0:

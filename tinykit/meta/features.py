@@ -22,10 +22,10 @@ X_TYPES = ("grid", "uniform")
 def check_dim(d: int) -> int:
     """Refuse a d the Fourier family cannot have (a constant plus sin/cos pairs is odd)."""
     if isinstance(d, bool) or not isinstance(d, int | np.integer) or d < 1:
-        raise TinykitError(f"d must be a positive odd integer, got {d!r}")
+        raise TinykitError(f"d (--d) must be a positive odd integer, got {d!r}")
     if d % 2 == 0:
         raise TinykitError(
-            f"d = {d} is even, but the Fourier features (a constant plus sin/cos pairs) need an "
+            f"--d {d} is even, but the Fourier features (a constant plus sin/cos pairs) need an "
             f"odd d: use {d - 1} or {d + 1}"
         )
     return int(d)
@@ -35,11 +35,12 @@ def check_subset(subset: Iterable[int], d: int) -> tuple[int, ...]:
     """The hidden support S as sorted unique feature indices, each inside 0..d-1."""
     s = sorted({int(k) for k in subset})
     if not s:
-        raise TinykitError("the subset S is empty: give at least one feature index")
+        raise TinykitError("the subset S (--subset) is empty: give at least one feature index")
     bad = [k for k in s if not 0 <= k < d]
     if bad:
         raise TinykitError(
-            f"subset S holds {bad}, outside the features 0..{d - 1}: choose indices below d={d}"
+            f"the subset S (--subset) holds {bad}, outside the features 0..{d - 1}: choose "
+            f"indices below d = {d}"
         )
     return tuple(s)
 

@@ -163,7 +163,8 @@ def gd_compare_plot(results: dict[int, dict], path: Path, *, ylabel: str) -> Pat
 def sine_plot(result: dict, path: Path) -> Path:
     """Finn et al. Fig. 2/3 in one: example fits, MSE against steps, training losses."""
     plt = _plt()
-    fig, axes = plt.subplots(1, 4, figsize=(19, 4.2))
+    fig, grid = plt.subplots(2, 2, figsize=(12, 8))
+    axes = grid.ravel()
     for ax, name in zip(axes[:2], ("maml", "pretrained"), strict=True):
         ex = result["examples"][name]
         ax.plot(ex["x"], ex["truth"], color="k", lw=1.5, label="true function")

@@ -32,7 +32,7 @@ class SineConfig:
     shots: int = 10  # K: support points per task
     query: int = 10  # query points per task during meta-training
     meta_batch: int = 25
-    iterations: int = 6000
+    iterations: int = 4000
     inner_lr: float = 0.01
     inner_steps: int = 1
     meta_lr: float = 1e-3
