@@ -11,52 +11,115 @@ import json
 
 import click
 
-SUBSET_HELP = ("Hidden support S: feature indices, comma-separated or ranges (5-10). Features are "
-               "0: constant, 2m-1: sin(m pi x), 2m: cos(m pi x).")
+SUBSET_HELP = (
+    "Hidden support S: feature indices, comma-separated or ranges (5-10). Features are "
+    "0: constant, 2m-1: sin(m pi x), 2m: cos(m pi x)."
+)
 
 
 def common_options(f):
-    for opt in reversed([
-        click.option("--seed", type=int, default=0, show_default=True,
-                     help="Seed for every random choice (same seed, same numbers)."),
-        click.option("--out", type=click.Path(file_okay=False), metavar="DIR",
-                     help="Output folder (must not exist or be empty). "
-                          "Default: a new folder under ./tinykit-out/."),
-        click.option("--json", "as_json", is_flag=True,
-                     help="Print result.json to stdout instead of the table."),
-        click.option("--quiet", is_flag=True, help="No progress bars."),
-    ]):
+    for opt in reversed(
+        [
+            click.option(
+                "--seed",
+                type=int,
+                default=0,
+                show_default=True,
+                help="Seed for every random choice (same seed, same numbers).",
+            ),
+            click.option(
+                "--out",
+                type=click.Path(file_okay=False),
+                metavar="DIR",
+                help="Output folder (must not exist or be empty). "
+                "Default: a new folder under ./tinykit-out/.",
+            ),
+            click.option(
+                "--json",
+                "as_json",
+                is_flag=True,
+                help="Print result.json to stdout instead of the table.",
+            ),
+            click.option("--quiet", is_flag=True, help="No progress bars."),
+        ]
+    ):
         f = opt(f)
     return f
 
 
 def task_options(f):
     """Options of the task family and the evaluation, shared by regression, gd and classify."""
-    for opt in reversed([
-        click.option("--d", "d", type=click.IntRange(min=1), default=501, show_default=True,
-                     help="Number of Fourier features (odd: a constant plus sin/cos pairs)."),
-        click.option("--subset", default="5-10", show_default=True, metavar="LIST",
-                     help=SUBSET_HELP),
-        click.option("--n-inner", type=click.IntRange(min=1), default=32, show_default=True,
-                     help="Training points the inner learner sees per task during meta-training."),
-        click.option("--x-type", type=click.Choice(["grid", "uniform"]), default="grid",
-                     show_default=True,
-                     help="Where training points sit (meta-training and test time): a fixed "
-                          "evenly spaced grid on [-1, 1), or fresh uniform draws."),
-        click.option("--iterations", type=click.IntRange(min=0), metavar="N",
-                     help="Meta-training steps (SGD on c)."),
-        click.option("--meta-lr", type=click.FloatRange(min=0, min_open=True), metavar="LR",
-                     help="SGD step size on c."),
-        click.option("--tasks-per-step", type=click.IntRange(min=1), default=8, show_default=True,
-                     help="Tasks per meta-step."),
-        click.option("--n-meta", type=click.IntRange(min=1), default=64, show_default=True,
-                     help="Fresh uniform points per task for the meta-loss."),
-        click.option("--test-tasks", type=click.IntRange(min=1), default=100, show_default=True,
-                     help="Held-out tasks per n_train_post at evaluation."),
-        click.option("--num-post", type=click.IntRange(min=2), default=40, show_default=True,
-                     help="Log-spaced n_train_post values from 1 to 3d (plus n_inner and "
-                          "|S|-1, |S|, |S|+1)."),
-    ]):
+    for opt in reversed(
+        [
+            click.option(
+                "--d",
+                "d",
+                type=click.IntRange(min=1),
+                default=501,
+                show_default=True,
+                help="Number of Fourier features (odd: a constant plus sin/cos pairs).",
+            ),
+            click.option(
+                "--subset", default="5-10", show_default=True, metavar="LIST", help=SUBSET_HELP
+            ),
+            click.option(
+                "--n-inner",
+                type=click.IntRange(min=1),
+                default=32,
+                show_default=True,
+                help="Training points the inner learner sees per task during meta-training.",
+            ),
+            click.option(
+                "--x-type",
+                type=click.Choice(["grid", "uniform"]),
+                default="grid",
+                show_default=True,
+                help="Where training points sit (meta-training and test time): a fixed "
+                "evenly spaced grid on [-1, 1), or fresh uniform draws.",
+            ),
+            click.option(
+                "--iterations",
+                type=click.IntRange(min=0),
+                metavar="N",
+                help="Meta-training steps (SGD on c).",
+            ),
+            click.option(
+                "--meta-lr",
+                type=click.FloatRange(min=0, min_open=True),
+                metavar="LR",
+                help="SGD step size on c.",
+            ),
+            click.option(
+                "--tasks-per-step",
+                type=click.IntRange(min=1),
+                default=8,
+                show_default=True,
+                help="Tasks per meta-step.",
+            ),
+            click.option(
+                "--n-meta",
+                type=click.IntRange(min=1),
+                default=64,
+                show_default=True,
+                help="Fresh uniform points per task for the meta-loss.",
+            ),
+            click.option(
+                "--test-tasks",
+                type=click.IntRange(min=1),
+                default=100,
+                show_default=True,
+                help="Held-out tasks per n_train_post at evaluation.",
+            ),
+            click.option(
+                "--num-post",
+                type=click.IntRange(min=2),
+                default=40,
+                show_default=True,
+                help="Log-spaced n_train_post values from 1 to 3d (plus n_inner and "
+                "|S|-1, |S|, |S|+1).",
+            ),
+        ]
+    ):
         f = opt(f)
     return f
 
@@ -71,17 +134,38 @@ def _emit(result: dict, text: str, as_json: bool) -> None:
     click.echo(json.dumps(result) if as_json else text)
 
 
-def _meta_config(d, subset, n_inner, x_type, iterations, meta_lr, tasks_per_step, n_meta,
-                 test_tasks, num_post, seed, **kw):
+def _meta_config(
+    d,
+    subset,
+    n_inner,
+    x_type,
+    iterations,
+    meta_lr,
+    tasks_per_step,
+    n_meta,
+    test_tasks,
+    num_post,
+    seed,
+    **kw,
+):
     from tinykit.meta.config import MetaConfig
     from tinykit.meta.features import check_dim, parse_int_list
 
     check_dim(d)
     given = {"iterations": iterations, "meta_lr": meta_lr}
-    return MetaConfig(d=d, subset=parse_int_list(subset, "--subset"), n_inner=n_inner,
-                      x_type=x_type, tasks_per_step=tasks_per_step, n_meta=n_meta,
-                      test_tasks=test_tasks, num_post=num_post, seed=seed,
-                      **{k: v for k, v in given.items() if v is not None}, **kw)
+    return MetaConfig(
+        d=d,
+        subset=parse_int_list(subset, "--subset"),
+        n_inner=n_inner,
+        x_type=x_type,
+        tasks_per_step=tasks_per_step,
+        n_meta=n_meta,
+        test_tasks=test_tasks,
+        num_post=num_post,
+        seed=seed,
+        **{k: v for k, v in given.items() if v is not None},
+        **kw,
+    )
 
 
 @click.group()
@@ -95,12 +179,28 @@ def maml() -> None:
 
 
 @maml.command(short_help="4a-c: one point, a true and an alias feature; GD on c.")
-@click.option("--c0", "c0_text", default="1.0,2.0", show_default=True, metavar="C0,C1",
-              help="Start weights (c_0 on the true feature, c_1 on the alias); not both zero.")
-@click.option("--lr", type=click.FloatRange(min=0, min_open=True), default=0.05,
-              show_default=True, help="Gradient-descent step size on c.")
-@click.option("--iterations", type=click.IntRange(min=1), default=1_000_000, show_default=True,
-              help="Gradient-descent steps (the last ones are slow: the gradient ~ c_1^3).")
+@click.option(
+    "--c0",
+    "c0_text",
+    default="1.0,2.0",
+    show_default=True,
+    metavar="C0,C1",
+    help="Start weights (c_0 on the true feature, c_1 on the alias); not both zero.",
+)
+@click.option(
+    "--lr",
+    type=click.FloatRange(min=0, min_open=True),
+    default=0.05,
+    show_default=True,
+    help="Gradient-descent step size on c.",
+)
+@click.option(
+    "--iterations",
+    type=click.IntRange(min=1),
+    default=1_000_000,
+    show_default=True,
+    help="Gradient-descent steps (the last ones are slow: the gradient ~ c_1^3).",
+)
 @common_options
 def alias(c0_text, lr, iterations, seed, out, as_json, quiet) -> None:
     """4a-c: gradient descent on c for the one-point alias problem.
@@ -144,13 +244,22 @@ def _curve_rows(result: dict, fmt) -> list[list[str]]:
     k, ni = len(cfg["subset"]), cfg["n_inner"]
     below = max((n for n in sizes if n < ni), default=None)
     above = min((n for n in sizes if n > ni), default=None)
-    picks = [n for n in sorted({k - 1, k, k + 1, below, ni, above, sizes[-1]} - {None})
-             if n in sizes]
+    picks = [
+        n for n in sorted({k - 1, k, k + 1, below, ni, above, sizes[-1]} - {None}) if n in sizes
+    ]
     rows = []
     for n in picks:
         note = "|S|" if n == k else ("n_inner" if n == ni else "")
-        rows.append([str(n), note, *(fmt(result["curves"][m]["mean"][sizes.index(n)])
-                                     for m in ("meta", "ones", "oracle"))])
+        rows.append(
+            [
+                str(n),
+                note,
+                *(
+                    fmt(result["curves"][m]["mean"][sizes.index(n)])
+                    for m in ("meta", "ones", "oracle")
+                ),
+            ]
+        )
     return rows
 
 
@@ -160,8 +269,9 @@ def _weights_line(result: dict) -> str:
     return "final mean |c_k|: " + ", ".join(parts) + f" (max outside S {g['max_off_S']:.3g})"
 
 
-def _write_meta_run(result: dict, trace_title: str, out_dir, *, ylabel: str, title: str,
-                    log_y: bool = True) -> None:
+def _write_meta_run(
+    result: dict, trace_title: str, out_dir, *, ylabel: str, title: str, log_y: bool = True
+) -> None:
     from tinykit.fileio import staged_dir, write_json
     from tinykit.meta.plots import curves_plot, weights_plot
 
@@ -173,11 +283,31 @@ def _write_meta_run(result: dict, trace_title: str, out_dir, *, ylabel: str, tit
 
 @maml.command(short_help="4d-e: closed-form min-norm inner learner, Fourier features.")
 @task_options
-@click.option("--noise", type=click.FloatRange(min=0), default=0.05, show_default=True,
-              help="Std of Gaussian noise on every observed label.")
+@click.option(
+    "--noise",
+    type=click.FloatRange(min=0),
+    default=0.05,
+    show_default=True,
+    help="Std of Gaussian noise on every observed label.",
+)
 @common_options
-def regression(d, subset, n_inner, x_type, iterations, meta_lr, tasks_per_step, n_meta,
-               test_tasks, num_post, noise, seed, out, as_json, quiet) -> None:
+def regression(
+    d,
+    subset,
+    n_inner,
+    x_type,
+    iterations,
+    meta_lr,
+    tasks_per_step,
+    n_meta,
+    test_tasks,
+    num_post,
+    noise,
+    seed,
+    out,
+    as_json,
+    quiet,
+) -> None:
     """4d-e: MAML with the closed-form min-norm learner beta = A^T (A A^T)^-1 y.
 
     Meta-learns feature weights c (from c = 1) on tasks supported on S, then plots test MSE
@@ -189,21 +319,43 @@ def regression(d, subset, n_inner, x_type, iterations, meta_lr, tasks_per_step, 
     from tinykit.meta.closed_form import run_regression
     from tinykit.report import format_table
 
-    cfg = _meta_config(d, subset, n_inner, x_type, iterations, meta_lr, tasks_per_step, n_meta,
-                       test_tasks, num_post, seed, noise_std=noise)
+    cfg = _meta_config(
+        d,
+        subset,
+        n_inner,
+        x_type,
+        iterations,
+        meta_lr,
+        tasks_per_step,
+        n_meta,
+        test_tasks,
+        num_post,
+        seed,
+        noise_std=noise,
+    )
     out_dir = _out_dir(out, "maml-regression")
     t0 = time.perf_counter()
     result, _ = run_regression(cfg, progress=not quiet)
     result["seconds"] = time.perf_counter() - t0
-    _write_meta_run(result, "Closed-form MAML: |c_k| per feature", out_dir,
-                    ylabel="test MSE (mean, 10-90th pct band)",
-                    title=f"Closed-form MAML regression, d={cfg.d}, |S|={len(cfg.subset)}, "
-                          f"{cfg.x_type} inner data")
+    _write_meta_run(
+        result,
+        "Closed-form MAML: |c_k| per feature",
+        out_dir,
+        ylabel="test MSE (mean, 10-90th pct band)",
+        title=f"Closed-form MAML regression, d={cfg.d}, |S|={len(cfg.subset)}, "
+        f"{cfg.x_type} inner data",
+    )
     result["out_dir"] = str(out_dir)
-    table = format_table(["n_train_post", "", "meta-learned c", "c = 1", "oracle"],
-                         _curve_rows(result, lambda v: f"{v:.3g}"))
-    _emit(result, f"test MSE\n{table}\n{_weights_line(result)}\n"
-                  f"{result['seconds']:.1f} s; plots and JSON: {out_dir}", as_json)
+    table = format_table(
+        ["n_train_post", "", "meta-learned c", "c = 1", "oracle"],
+        _curve_rows(result, lambda v: f"{v:.3g}"),
+    )
+    _emit(
+        result,
+        f"test MSE\n{table}\n{_weights_line(result)}\n"
+        f"{result['seconds']:.1f} s; plots and JSON: {out_dir}",
+        as_json,
+    )
 
 
 def _parse_steps(text: str) -> list[int]:
@@ -215,7 +367,8 @@ def _parse_steps(text: str) -> list[int]:
             v = int(item)
         except ValueError:
             raise TinykitError(
-                f"--num-gd-steps: {item!r} is not an integer (give e.g. 5 or 5,1)") from None
+                f"--num-gd-steps: {item!r} is not an integer (give e.g. 5 or 5,1)"
+            ) from None
         if v < 1:
             raise TinykitError(f"--num-gd-steps: {v} is not a positive number of steps")
         out.append(v)
@@ -226,15 +379,48 @@ def _parse_steps(text: str) -> list[int]:
 
 @maml.command(short_help="4f: a differentiable gradient-descent inner loop.")
 @task_options
-@click.option("--num-gd-steps", "steps_text", default="5,1", show_default=True, metavar="LIST",
-              help="Inner gradient steps; a comma list runs one meta-training per value.")
-@click.option("--inner-lr", type=click.FloatRange(min=0, min_open=True), default=0.02,
-              show_default=True, help="Inner gradient-descent step size on beta.")
-@click.option("--noise", type=click.FloatRange(min=0), default=0.05, show_default=True,
-              help="Std of Gaussian noise on every observed label.")
+@click.option(
+    "--num-gd-steps",
+    "steps_text",
+    default="5,1",
+    show_default=True,
+    metavar="LIST",
+    help="Inner gradient steps; a comma list runs one meta-training per value.",
+)
+@click.option(
+    "--inner-lr",
+    type=click.FloatRange(min=0, min_open=True),
+    default=0.02,
+    show_default=True,
+    help="Inner gradient-descent step size on beta.",
+)
+@click.option(
+    "--noise",
+    type=click.FloatRange(min=0),
+    default=0.05,
+    show_default=True,
+    help="Std of Gaussian noise on every observed label.",
+)
 @common_options
-def gd(d, subset, n_inner, x_type, iterations, meta_lr, tasks_per_step, n_meta, test_tasks,
-       num_post, steps_text, inner_lr, noise, seed, out, as_json, quiet) -> None:
+def gd(
+    d,
+    subset,
+    n_inner,
+    x_type,
+    iterations,
+    meta_lr,
+    tasks_per_step,
+    n_meta,
+    test_tasks,
+    num_post,
+    steps_text,
+    inner_lr,
+    noise,
+    seed,
+    out,
+    as_json,
+    quiet,
+) -> None:
     """4f: MAML with num_gd_steps differentiable gradient steps as the inner learner.
 
     Each inner step is taken with torch autograd (create_graph=True), so the meta-gradient
@@ -251,47 +437,104 @@ def gd(d, subset, n_inner, x_type, iterations, meta_lr, tasks_per_step, n_meta, 
     from tinykit.report import format_table
 
     steps_list = _parse_steps(steps_text)
-    cfgs = {k: _meta_config(d, subset, n_inner, x_type, iterations, meta_lr, tasks_per_step,
-                            n_meta, test_tasks, num_post, seed, noise_std=noise, learner="gd",
-                            num_gd_steps=k, inner_lr=inner_lr) for k in steps_list}
+    cfgs = {
+        k: _meta_config(
+            d,
+            subset,
+            n_inner,
+            x_type,
+            iterations,
+            meta_lr,
+            tasks_per_step,
+            n_meta,
+            test_tasks,
+            num_post,
+            seed,
+            noise_std=noise,
+            learner="gd",
+            num_gd_steps=k,
+            inner_lr=inner_lr,
+        )
+        for k in steps_list
+    }
     out_dir = _out_dir(out, "maml-gd")
     results = {}
     for k, cfg in cfgs.items():
         t0 = time.perf_counter()
-        results[k], _ = run_regression(cfg, config_learner(cfg), progress=not quiet,
-                                       desc=f"meta-train ({k} GD steps)")
+        results[k], _ = run_regression(
+            cfg, config_learner(cfg), progress=not quiet, desc=f"meta-train ({k} GD steps)"
+        )
         results[k]["seconds"] = time.perf_counter() - t0
     with staged_dir(out_dir) as tmp:
         gd_compare_plot(results, tmp / "gd_steps.png", ylabel="test MSE (mean, 10-90th pct)")
         for k, res in results.items():
-            curves_plot(res, tmp / f"test_curve_{k}steps.png",
-                        ylabel="test MSE (mean, 10-90th pct band)",
-                        title=f"MAML, {k} inner GD step(s), d={d}: min-norm learner at test")
-            weights_plot(res, tmp / f"weights_{k}steps.png",
-                         title=f"{k} inner GD step(s): |c_k| per feature")
+            curves_plot(
+                res,
+                tmp / f"test_curve_{k}steps.png",
+                ylabel="test MSE (mean, 10-90th pct band)",
+                title=f"MAML, {k} inner GD step(s), d={d}: min-norm learner at test",
+            )
+            weights_plot(
+                res, tmp / f"weights_{k}steps.png", title=f"{k} inner GD step(s): |c_k| per feature"
+            )
         write_json(tmp / "result.json", {"runs": {str(k): r for k, r in results.items()}})
     out_json = {"runs": {str(k): r for k, r in results.items()}, "out_dir": str(out_dir)}
     parts = []
     for k, res in results.items():
-        table = format_table(["n_train_post", "", "meta-learned c", "c = 1", "oracle"],
-                             _curve_rows(res, lambda v: f"{v:.3g}"))
-        parts.append(f"{k} inner GD step(s): test MSE ({res['seconds']:.1f} s)\n{table}\n"
-                     f"{_weights_line(res)}")
+        table = format_table(
+            ["n_train_post", "", "meta-learned c", "c = 1", "oracle"],
+            _curve_rows(res, lambda v: f"{v:.3g}"),
+        )
+        parts.append(
+            f"{k} inner GD step(s): test MSE ({res['seconds']:.1f} s)\n{table}\n"
+            f"{_weights_line(res)}"
+        )
     _emit(out_json, "\n\n".join(parts) + f"\nplots and JSON: {out_dir}", as_json)
 
 
 @maml.command(short_help="4g-h: labels sign(f), logistic loss, 0-1 error.")
 @task_options
-@click.option("--num-gd-steps", type=click.IntRange(min=1), default=5, show_default=True,
-              help="Inner gradient steps on the logistic loss.")
-@click.option("--inner-lr", type=click.FloatRange(min=0, min_open=True), default=0.5,
-              show_default=True, help="Inner gradient-descent step size on beta.")
-@click.option("--label-noise", type=click.FloatRange(0, 0.5, max_open=True), default=0.0,
-              show_default=True, help="Probability of flipping each observed training label.")
+@click.option(
+    "--num-gd-steps",
+    type=click.IntRange(min=1),
+    default=5,
+    show_default=True,
+    help="Inner gradient steps on the logistic loss.",
+)
+@click.option(
+    "--inner-lr",
+    type=click.FloatRange(min=0, min_open=True),
+    default=0.5,
+    show_default=True,
+    help="Inner gradient-descent step size on beta.",
+)
+@click.option(
+    "--label-noise",
+    type=click.FloatRange(0, 0.5, max_open=True),
+    default=0.0,
+    show_default=True,
+    help="Probability of flipping each observed training label.",
+)
 @common_options
-def classify(d, subset, n_inner, x_type, iterations, meta_lr, tasks_per_step, n_meta,
-             test_tasks, num_post, num_gd_steps, inner_lr, label_noise, seed, out, as_json,
-             quiet) -> None:
+def classify(
+    d,
+    subset,
+    n_inner,
+    x_type,
+    iterations,
+    meta_lr,
+    tasks_per_step,
+    n_meta,
+    test_tasks,
+    num_post,
+    num_gd_steps,
+    inner_lr,
+    label_noise,
+    seed,
+    out,
+    as_json,
+    quiet,
+) -> None:
     """4g-h: MAML for classification: labels sign(f(x)), logistic inner and meta-loss.
 
     Test time fits logistic regression on the weighted features (meta-learned c, c = 1, the
@@ -303,44 +546,117 @@ def classify(d, subset, n_inner, x_type, iterations, meta_lr, tasks_per_step, n_
     from tinykit.meta.classify import run_classification
     from tinykit.report import format_table
 
-    cfg = _meta_config(d, subset, n_inner, x_type, iterations, meta_lr, tasks_per_step, n_meta,
-                       test_tasks, num_post, seed, learner="gd", loss="logistic",
-                       num_gd_steps=num_gd_steps, inner_lr=inner_lr, label_noise=label_noise)
+    cfg = _meta_config(
+        d,
+        subset,
+        n_inner,
+        x_type,
+        iterations,
+        meta_lr,
+        tasks_per_step,
+        n_meta,
+        test_tasks,
+        num_post,
+        seed,
+        learner="gd",
+        loss="logistic",
+        num_gd_steps=num_gd_steps,
+        inner_lr=inner_lr,
+        label_noise=label_noise,
+    )
     out_dir = _out_dir(out, "maml-classify")
     t0 = time.perf_counter()
     result, _ = run_classification(cfg, progress=not quiet)
     result["seconds"] = time.perf_counter() - t0
-    _write_meta_run(result, "Classification MAML: |c_k| per feature", out_dir,
-                    ylabel="test 0-1 error (mean, 10-90th pct band)",
-                    title=f"MAML classification, d={cfg.d}, |S|={len(cfg.subset)}, "
-                          f"{num_gd_steps} logistic GD steps inside", log_y=False)
+    _write_meta_run(
+        result,
+        "Classification MAML: |c_k| per feature",
+        out_dir,
+        ylabel="test 0-1 error (mean, 10-90th pct band)",
+        title=f"MAML classification, d={cfg.d}, |S|={len(cfg.subset)}, "
+        f"{num_gd_steps} logistic GD steps inside",
+        log_y=False,
+    )
     result["out_dir"] = str(out_dir)
-    table = format_table(["n_train_post", "", "meta-learned c", "c = 1", "oracle"],
-                         _curve_rows(result, lambda v: f"{100 * v:.1f}%"))
-    _emit(result, f"test 0-1 error\n{table}\n{_weights_line(result)}\n"
-                  f"{result['seconds']:.1f} s; plots and JSON: {out_dir}", as_json)
+    table = format_table(
+        ["n_train_post", "", "meta-learned c", "c = 1", "oracle"],
+        _curve_rows(result, lambda v: f"{100 * v:.1f}%"),
+    )
+    _emit(
+        result,
+        f"test 0-1 error\n{table}\n{_weights_line(result)}\n"
+        f"{result['seconds']:.1f} s; plots and JSON: {out_dir}",
+        as_json,
+    )
 
 
 @maml.command(short_help="MAML on an nn.Module: sine waves vs a pretrained net.")
-@click.option("--iterations", type=click.IntRange(min=0), metavar="N",
-              help="Meta-training iterations (Finn et al.: 70,000; the default fits in a minute).")
-@click.option("--shots", type=click.IntRange(min=1), default=10, show_default=True,
-              help="K: points of each task the learner adapts on.")
-@click.option("--meta-batch", type=click.IntRange(min=1), default=25, show_default=True,
-              help="Tasks per meta-update.")
-@click.option("--inner-lr", type=click.FloatRange(min=0, min_open=True), default=0.01,
-              show_default=True, help="alpha: inner (adaptation) step size, also at test time.")
-@click.option("--inner-steps", type=click.IntRange(min=1), default=1, show_default=True,
-              help="Adaptation steps during meta-training.")
-@click.option("--first-order", is_flag=True,
-              help="First-order MAML: no gradient through the inner gradients.")
-@click.option("--test-tasks", type=click.IntRange(min=1), default=200, show_default=True,
-              help="Held-out tasks for the MSE comparison.")
-@click.option("--eval-steps", default="0,1,10", show_default=True, metavar="LIST",
-              help="Adaptation steps at which test MSE is reported.")
+@click.option(
+    "--iterations",
+    type=click.IntRange(min=0),
+    metavar="N",
+    help="Meta-training iterations (Finn et al.: 70,000; the default fits in a minute).",
+)
+@click.option(
+    "--shots",
+    type=click.IntRange(min=1),
+    default=10,
+    show_default=True,
+    help="K: points of each task the learner adapts on.",
+)
+@click.option(
+    "--meta-batch",
+    type=click.IntRange(min=1),
+    default=25,
+    show_default=True,
+    help="Tasks per meta-update.",
+)
+@click.option(
+    "--inner-lr",
+    type=click.FloatRange(min=0, min_open=True),
+    default=0.01,
+    show_default=True,
+    help="alpha: inner (adaptation) step size, also at test time.",
+)
+@click.option(
+    "--inner-steps",
+    type=click.IntRange(min=1),
+    default=1,
+    show_default=True,
+    help="Adaptation steps during meta-training.",
+)
+@click.option(
+    "--first-order", is_flag=True, help="First-order MAML: no gradient through the inner gradients."
+)
+@click.option(
+    "--test-tasks",
+    type=click.IntRange(min=1),
+    default=200,
+    show_default=True,
+    help="Held-out tasks for the MSE comparison.",
+)
+@click.option(
+    "--eval-steps",
+    default="0,1,10",
+    show_default=True,
+    metavar="LIST",
+    help="Adaptation steps at which test MSE is reported.",
+)
 @common_options
-def sine(iterations, shots, meta_batch, inner_lr, inner_steps, first_order, test_tasks,
-         eval_steps, seed, out, as_json, quiet) -> None:
+def sine(
+    iterations,
+    shots,
+    meta_batch,
+    inner_lr,
+    inner_steps,
+    first_order,
+    test_tasks,
+    eval_steps,
+    seed,
+    out,
+    as_json,
+    quiet,
+) -> None:
     """MAML on an nn.Module: Finn et al. 2017's sine-wave regression (40-40 ReLU net).
 
     Tasks: A sin(x + phase), A ~ U[0.1, 5], phase ~ U[0, pi], x ~ U[-5, 5]. Compares the
@@ -349,18 +665,24 @@ def sine(iterations, shots, meta_batch, inner_lr, inner_steps, first_order, test
     """
     from tinykit.fileio import staged_dir, write_json
     from tinykit.meta.features import parse_int_list
-    from tinykit.meta.sine import SineConfig, run_sine
-    from tinykit.meta.threads import one_thread
     from tinykit.meta.plots import sine_plot
+    from tinykit.meta.sine import SineConfig, run_sine
     from tinykit.report import format_table
 
     kw = {} if iterations is None else {"iterations": iterations}
-    cfg = SineConfig(shots=shots, meta_batch=meta_batch, inner_lr=inner_lr,
-                     inner_steps=inner_steps, first_order=first_order, test_tasks=test_tasks,
-                     eval_steps=parse_int_list(eval_steps, "--eval-steps"), seed=seed, **kw)
+    cfg = SineConfig(
+        shots=shots,
+        meta_batch=meta_batch,
+        inner_lr=inner_lr,
+        inner_steps=inner_steps,
+        first_order=first_order,
+        test_tasks=test_tasks,
+        eval_steps=parse_int_list(eval_steps, "--eval-steps"),
+        seed=seed,
+        **kw,
+    )
     out_dir = _out_dir(out, "maml-sine")
-    with one_thread():
-        result = run_sine(cfg, progress=not quiet)
+    result = run_sine(cfg, progress=not quiet)
     with staged_dir(out_dir) as tmp:
         sine_plot(result, tmp / "sine.png")
         write_json(tmp / "result.json", result)
@@ -368,11 +690,16 @@ def sine(iterations, shots, meta_batch, inner_lr, inner_steps, first_order, test
     rows = []
     for k in cfg.eval_steps:
         m, p = result["mse"]["maml"][str(k)], result["mse"]["pretrained"][str(k)]
-        rows.append([str(k), "", f"{m['mean']:.3f} +- {m['sem']:.3f}",
-                     f"{p['mean']:.3f} +- {p['sem']:.3f}"])
+        rows.append(
+            [str(k), "", f"{m['mean']:.3f} +- {m['sem']:.3f}", f"{p['mean']:.3f} +- {p['sem']:.3f}"]
+        )
     table = format_table(["steps at test", "", "MAML", "pretrained"], rows)
     sec = result["seconds"]
-    _emit(result, f"sine waves, K = {shots}: MSE over {test_tasks} held-out tasks (+- s.e.)\n"
-                  f"{table}\nmeta-train {sec['meta_train']:.1f} s, pretrain "
-                  f"{sec['pretrain']:.1f} s, evaluate {sec['evaluate']:.1f} s; "
-                  f"plots and JSON: {out_dir}", as_json)
+    _emit(
+        result,
+        f"sine waves, K = {shots}: MSE over {test_tasks} held-out tasks (+- s.e.)\n"
+        f"{table}\nmeta-train {sec['meta_train']:.1f} s, pretrain "
+        f"{sec['pretrain']:.1f} s, evaluate {sec['evaluate']:.1f} s; "
+        f"plots and JSON: {out_dir}",
+        as_json,
+    )

@@ -1,4 +1,4 @@
-"""The alias problem worked by hand (homework 4a-c): one training point, a true and an alias feature.
+"""The alias problem by hand (homework 4a-c): one training point, a true and an alias feature.
 
 The true feature phi_t and the alias phi_a take the same value at the single training point x
 (a caricature of fewer points than features), yet are orthonormal under the test distribution;
@@ -56,23 +56,23 @@ def beta_hat(c: Sequence[float]) -> np.ndarray:
 
 
 def min_norm_beta(c: Sequence[float], phi_x: float = 1.0) -> np.ndarray:
-    """beta_hat by the general formula A^T (A A^T)^-1 y, A = [c_0 phi(x), c_1 phi(x)], y = phi(x)."""
+    """beta_hat by the general A^T (A A^T)^-1 y, with A = [c_0 phi(x), c_1 phi(x)], y = phi(x)."""
     a = np.asarray(c, dtype=np.float64)[None, :] * phi_x
     return (a.T @ np.linalg.solve(a @ a.T, np.array([phi_x]))).ravel()
 
 
 def test_loss(c: Sequence[float]) -> float:
-    """(b): expected test loss 1/2 E[(phi_t - beta_0 c_0 phi_t - beta_1 c_1 phi_a)^2] = c_1^4 / |c|^4."""
+    """(b): 1/2 E[(phi_t - beta_0 c_0 phi_t - beta_1 c_1 phi_a)^2] = c_1^4 / |c|^4."""
     c0, c1 = (float(v) for v in c)
     s = c0 * c0 + c1 * c1
-    return c1 ** 4 / (s * s)
+    return c1**4 / (s * s)
 
 
 def loss_gradient(c: Sequence[float]) -> np.ndarray:
     """(b) by hand: d loss / dc = 4 c_0 c_1^3 / |c|^6 * (-c_1, c_0)."""
     c0, c1 = (float(v) for v in c)
     s = c0 * c0 + c1 * c1
-    k = 4.0 * c0 * c1 ** 3 / s ** 3
+    k = 4.0 * c0 * c1**3 / s**3
     return np.array([-k * c1, k * c0])
 
 
@@ -127,11 +127,11 @@ def descend(c0: Sequence[float], *, lr: float = 1.0, iterations: int = 100_000) 
     a, b = c0v
     for t in range(1, iterations + 1):
         s = a * a + b * b
-        k = 4.0 * a * b ** 3 / (s * s * s)
+        k = 4.0 * a * b**3 / (s * s * s)
         a, b = a + lr * k * b, b - lr * k * a
         cs[t] = a, b
-    s = (cs ** 2).sum(1)
-    return AliasTrace(c=cs, loss=cs[:, 1] ** 4 / s ** 2, lr=lr)
+    s = (cs**2).sum(1)
+    return AliasTrace(c=cs, loss=cs[:, 1] ** 4 / s**2, lr=lr)
 
 
 def summarize(trace: AliasTrace) -> dict:
@@ -152,6 +152,10 @@ def summarize(trace: AliasTrace) -> dict:
         "iterations": n,
         "lr": trace.lr,
         "stationary_start": bool(start[0] == 0 or start[1] == 0),
-        "history": {"iteration": [int(i) for i in idx], "c0": trace.c[idx, 0].tolist(),
-                    "c1": trace.c[idx, 1].tolist(), "loss": trace.loss[idx].tolist()},
+        "history": {
+            "iteration": [int(i) for i in idx],
+            "c0": trace.c[idx, 0].tolist(),
+            "c1": trace.c[idx, 1].tolist(),
+            "loss": trace.loss[idx].tolist(),
+        },
     }

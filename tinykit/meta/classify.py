@@ -22,9 +22,10 @@ L2 = 1e-5  # ridge on beta: tiny, so separable data gives close to the max-margi
 FIT_STEPS = 200
 
 
-def logistic_fit(phi: np.ndarray, y: np.ndarray, c: np.ndarray, *, l2: float = L2,
-                 steps: int = FIT_STEPS) -> np.ndarray:
-    """Effective coefficients c * beta (d, T) of L2-regularised logistic regression, all tasks at once.
+def logistic_fit(
+    phi: np.ndarray, y: np.ndarray, c: np.ndarray, *, l2: float = L2, steps: int = FIT_STEPS
+) -> np.ndarray:
+    """Effective coefficients c * beta (d, T) of L2-regularised logistic regression, all tasks.
 
     Minimises mean_i log(1 + exp(-y_i (phi_i * c) . beta)) + l2/2 |beta|^2 per task with
     Nesterov-accelerated gradient descent at step 1/L (L: the loss's smoothness constant).
@@ -56,8 +57,9 @@ def error_curve(post: PostData, c: np.ndarray) -> Curve:
         pred = np.where(post.phi_test @ w >= 0, 1.0, -1.0)
         out.append((pred != post.y_test).mean(0))
     m = np.stack(out)
-    return Curve(list(post.sizes), m.mean(1), np.percentile(m, 10, axis=1),
-                 np.percentile(m, 90, axis=1))
+    return Curve(
+        list(post.sizes), m.mean(1), np.percentile(m, 10, axis=1), np.percentile(m, 90, axis=1)
+    )
 
 
 def run_classification(cfg: MetaConfig, *, progress: bool = True) -> tuple[dict, MetaTrace]:
@@ -65,8 +67,9 @@ def run_classification(cfg: MetaConfig, *, progress: bool = True) -> tuple[dict,
     if cfg.loss != "logistic":
         raise ValueError("run_classification needs a config with loss='logistic'")
     with one_thread():
-        trace = meta_train(cfg, config_learner(cfg), progress=progress,
-                           desc="meta-train (classification)")
+        trace = meta_train(
+            cfg, config_learner(cfg), progress=progress, desc="meta-train (classification)"
+        )
         post = make_post_data(cfg)
         curves = {
             "meta": error_curve(post, trace.c),

@@ -47,8 +47,9 @@ def weight_groups(cfg: MetaConfig, c: np.ndarray) -> dict[str, float]:
     return out
 
 
-def summarize(cfg: MetaConfig, trace: MetaTrace, curves: dict[str, Any],
-              reference: dict[str, float]) -> dict:
+def summarize(
+    cfg: MetaConfig, trace: MetaTrace, curves: dict[str, Any], reference: dict[str, float]
+) -> dict:
     """The JSON-able result of a run: config, curves, weights, headline figures."""
     k = len(cfg.subset)
     heads = {}
@@ -66,13 +67,20 @@ def summarize(cfg: MetaConfig, trace: MetaTrace, curves: dict[str, Any],
             "snapshot_steps": trace.snapshot_steps,
             "snapshots": [s.tolist() for s in trace.snapshots],
         },
-        "meta_loss": {"first": trace.losses[0] if trace.losses else None,
-                      "last_50_mean": float(np.mean(trace.losses[-50:])) if trace.losses else None},
+        "meta_loss": {
+            "first": trace.losses[0] if trace.losses else None,
+            "last_50_mean": float(np.mean(trace.losses[-50:])) if trace.losses else None,
+        },
     }
 
 
-def run_regression(cfg: MetaConfig, inner=min_norm_learner, *, progress: bool = True,
-                   desc: str = "meta-train (closed form)") -> tuple[dict, MetaTrace]:
+def run_regression(
+    cfg: MetaConfig,
+    inner=min_norm_learner,
+    *,
+    progress: bool = True,
+    desc: str = "meta-train (closed form)",
+) -> tuple[dict, MetaTrace]:
     """Meta-train c with `inner`, then compare meta-learned c, c = 1 and the oracle.
 
     The test-time learner is always min-norm least squares on the weighted features, whichever

@@ -1,4 +1,4 @@
-"""One config for every meta-learning run on 1-D functions (regression, GD inner loop, classification).
+"""One config for every 1-D meta-learning run (regression, GD inner loop, classification).
 
 A run is: a task family (d Fourier features, hidden support S), an inner learner that sees
 n_inner points of each task, a meta-loss on n_meta fresh uniform points, SGD on the feature
@@ -49,19 +49,31 @@ class MetaConfig:
         if self.x_type not in X_TYPES:
             raise TinykitError(f"x_type must be one of {', '.join(X_TYPES)}, got {self.x_type!r}")
         if self.learner not in LEARNERS:
-            raise TinykitError(f"learner must be one of {', '.join(LEARNERS)}, got {self.learner!r}")
+            raise TinykitError(
+                f"learner must be one of {', '.join(LEARNERS)}, got {self.learner!r}"
+            )
         if self.loss not in LOSSES:
             raise TinykitError(f"loss must be one of {', '.join(LOSSES)}, got {self.loss!r}")
         steps = self.num_gd_steps
         if isinstance(steps, bool) or not isinstance(steps, int) or steps < 1:
             raise TinykitError(f"num_gd_steps must be a positive integer, got {steps!r}")
-        for name in ("n_inner", "n_meta", "tasks_per_step", "test_tasks", "n_test", "num_post",
-                     "snapshots"):
+        for name in (
+            "n_inner",
+            "n_meta",
+            "tasks_per_step",
+            "test_tasks",
+            "n_test",
+            "num_post",
+            "snapshots",
+        ):
             v = getattr(self, name)
             if isinstance(v, bool) or not isinstance(v, int) or v < 1:
                 raise TinykitError(f"{name} must be a positive integer, got {v!r}")
-        if isinstance(self.iterations, bool) or not isinstance(self.iterations, int) \
-                or self.iterations < 0:
+        if (
+            isinstance(self.iterations, bool)
+            or not isinstance(self.iterations, int)
+            or self.iterations < 0
+        ):
             raise TinykitError(f"iterations must be an integer >= 0, got {self.iterations!r}")
         if self.learner == "closed_form" and self.n_inner > self.d:
             raise TinykitError(

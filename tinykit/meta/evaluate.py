@@ -44,8 +44,12 @@ class Curve:
         return float(self.mean[self.sizes.index(n)])
 
     def to_dict(self) -> dict[str, list]:
-        return {"n_train_post": list(self.sizes), "mean": self.mean.tolist(),
-                "p10": self.p10.tolist(), "p90": self.p90.tolist()}
+        return {
+            "n_train_post": list(self.sizes),
+            "mean": self.mean.tolist(),
+            "p10": self.p10.tolist(),
+            "p90": self.p90.tolist(),
+        }
 
 
 def make_post_data(cfg: MetaConfig) -> PostData:
@@ -104,4 +108,4 @@ def oracle_weights(d: int, subset: tuple[int, ...]) -> np.ndarray:
 
 def zero_mse(post: PostData) -> float:
     """Test MSE of predicting 0 (1 in expectation, since tasks have unit norm)."""
-    return float((post.y_test ** 2).mean())
+    return float((post.y_test**2).mean())

@@ -104,8 +104,9 @@ def sample_x(n: int, x_type: str, rng: np.random.Generator) -> np.ndarray:
     raise TinykitError(f"unknown x type {x_type!r}: choose one of {', '.join(X_TYPES)}")
 
 
-def sample_coefficients(subset: Sequence[int], d: int, n_tasks: int,
-                        rng: np.random.Generator) -> np.ndarray:
+def sample_coefficients(
+    subset: Sequence[int], d: int, n_tasks: int, rng: np.random.Generator
+) -> np.ndarray:
     """Task coefficients (d, n_tasks): U[-1, 1] on S, normalised to unit norm, zero elsewhere.
 
     Unit norm makes every task's function have mean square 1 under the test distribution, so
@@ -122,15 +123,25 @@ def grid_aliases(subset: Sequence[int], d: int, n_grid: int) -> tuple[int, ...]:
 
     On the grid x_j = -1 + 2j/n, frequencies m and m' give the same samples (up to sign and the
     sin/cos swap inside a pair) when m' = +-m mod n. These are the features whose weights the
-    grid-trained meta-learner can see, and pushes to zero.
+    grid-trained meta-learner can see, and pushes to zero (a feature that is zero on every grid
+    point is left out: it never enters the fit).
     """
     classes = {frequency(k) % n_grid for k in subset} | {(-frequency(k)) % n_grid for k in subset}
     sset = set(subset)
-    return tuple(k for k in range(d) if k not in sset and frequency(k) % n_grid in classes)
+    return tuple(
+        k
+        for k in range(d)
+        if k not in sset and frequency(k) % n_grid in classes and not vanishes_on_grid(k, n_grid)
+    )
+
+
+def vanishes_on_grid(k: int, n_grid: int) -> bool:
+    """sin(m pi x) is zero on every grid point when 2m is a multiple of n (it samples 0 or pi)."""
+    return k % 2 == 1 and (2 * frequency(k)) % n_grid == 0
 
 
 def post_sizes(d: int, subset_size: int, n_inner: int, count: int) -> list[int]:
-    """The n_train_post values: `count` log-spaced from 1 to 3d, plus n_inner and |S|-1, |S|, |S|+1."""
+    """n_train_post values: `count` log-spaced from 1 to 3d, plus n_inner and |S|-1, |S|, |S|+1."""
     base = np.unique(np.logspace(0, np.log10(3 * d), count).astype(int))
     extra = [n_inner, subset_size - 1, subset_size, subset_size + 1]
     return sorted({int(n) for n in [*base, *extra] if n >= 1})

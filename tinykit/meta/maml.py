@@ -51,8 +51,11 @@ class MAML:
     vectorize: bool = True
 
     def __post_init__(self) -> None:
-        if isinstance(self.inner_steps, bool) or not isinstance(self.inner_steps, int) \
-                or self.inner_steps < 0:
+        if (
+            isinstance(self.inner_steps, bool)
+            or not isinstance(self.inner_steps, int)
+            or self.inner_steps < 0
+        ):
             raise TinykitError(f"inner_steps must be an integer >= 0, got {self.inner_steps!r}")
         if not self.inner_lr > 0:
             raise TinykitError(f"inner_lr must be positive, got {self.inner_lr}")
@@ -71,8 +74,15 @@ class MAML:
     def _loss(self, params: Params, x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
         return self.loss_fn(self.forward(params, x), y)
 
-    def adapt(self, x: torch.Tensor, y: torch.Tensor, *, steps: int | None = None,
-              params: Params | None = None, differentiable: bool = False) -> Params:
+    def adapt(
+        self,
+        x: torch.Tensor,
+        y: torch.Tensor,
+        *,
+        steps: int | None = None,
+        params: Params | None = None,
+        differentiable: bool = False,
+    ) -> Params:
         """theta' after `steps` gradient steps on (x, y) from `params` (default: the module's).
 
         With differentiable=True (meta-training, second order) theta' stays a function of
@@ -88,14 +98,16 @@ class MAML:
             p = {k: v - self.inner_lr * g[k] for k, v in p.items()}
         return p
 
-    def task_loss(self, params: Params, xs: torch.Tensor, ys: torch.Tensor, xq: torch.Tensor,
-                  yq: torch.Tensor) -> torch.Tensor:
+    def task_loss(
+        self, params: Params, xs: torch.Tensor, ys: torch.Tensor, xq: torch.Tensor, yq: torch.Tensor
+    ) -> torch.Tensor:
         """Query loss of one task after adapting on its support set."""
         adapted = self.adapt(xs, ys, params=params, differentiable=True)
         return self._loss(adapted, xq, yq)
 
-    def meta_loss(self, xs: torch.Tensor, ys: torch.Tensor, xq: torch.Tensor,
-                  yq: torch.Tensor) -> torch.Tensor:
+    def meta_loss(
+        self, xs: torch.Tensor, ys: torch.Tensor, xq: torch.Tensor, yq: torch.Tensor
+    ) -> torch.Tensor:
         """Mean query loss over a batch of tasks: xs (B, K, ...), ys, xq (B, Q, ...), yq.
 
         Call .backward() on it and step any optimizer over model.parameters().
@@ -104,8 +116,9 @@ class MAML:
         if self.vectorize:
             per_task = vmap(self.task_loss, in_dims=(None, 0, 0, 0, 0))(params, xs, ys, xq, yq)
         else:
-            per_task = torch.stack([self.task_loss(params, *t) for t in zip(xs, ys, xq, yq,
-                                                                            strict=True)])
+            per_task = torch.stack(
+                [self.task_loss(params, *t) for t in zip(xs, ys, xq, yq, strict=True)]
+            )
         return per_task.mean()
 
     @torch.no_grad()

@@ -53,8 +53,9 @@ def snapshot_steps(iterations: int, count: int) -> list[int]:
     return sorted({int(round(v)) for v in np.linspace(0, iterations, count + 1)})
 
 
-def meta_train(cfg: MetaConfig, inner: InnerLearner, *, progress: bool = True,
-               desc: str = "meta-train") -> MetaTrace:
+def meta_train(
+    cfg: MetaConfig, inner: InnerLearner, *, progress: bool = True, desc: str = "meta-train"
+) -> MetaTrace:
     """SGD on the feature weights c, starting from c = 1, for cfg.iterations steps.
 
     Each step samples cfg.tasks_per_step tasks, gives the inner learner n_inner points of each

@@ -24,8 +24,13 @@ def alias_plot(summary: dict, path: Path) -> Path:
     ax = axes[0]
     ax.plot(it, c0, label="$c_0$ (true feature)")
     ax.plot(it, c1, label="$c_1$ (alias)")
-    ax.axhline(summary["c_limit"][0], ls="--", color="0.5", lw=1,
-               label=f"limit of $c_0$: {summary['c_limit'][0]:.4g} ($|c^{{(0)}}|$ = {r:.4g})")
+    ax.axhline(
+        summary["c_limit"][0],
+        ls="--",
+        color="0.5",
+        lw=1,
+        label=f"limit of $c_0$: {summary['c_limit'][0]:.4g} ($|c^{{(0)}}|$ = {r:.4g})",
+    )
     ax.axhline(0, color="0.8", lw=0.8)
     ax.set_xscale("log")
     ax.set_xlabel("iteration (log)")
@@ -44,15 +49,22 @@ def alias_plot(summary: dict, path: Path) -> Path:
     ax.set_title("c moves at right angles to itself")
     ax.legend(fontsize=7, loc="lower left")
     ax = axes[2]
-    s = c0 ** 2 + c1 ** 2
+    s = c0**2 + c1**2
     ax.plot(it, c0 / s, label="$\\hat\\beta_0$")
     ax.plot(it, c1 / s, label="$\\hat\\beta_1$")
     if summary["beta_limit"]:
-        ax.axhline(summary["beta_limit"][0], ls="--", color="0.5", lw=1,
-                   label=f"$1/c_0$ limit = {summary['beta_limit'][0]:.3f}")
+        ax.axhline(
+            summary["beta_limit"][0],
+            ls="--",
+            color="0.5",
+            lw=1,
+            label=f"$1/c_0$ limit = {summary['beta_limit'][0]:.3f}",
+        )
     ax.set_xscale("log")
     ax.set_xlabel("iteration (log)")
-    ax.set_title(f"$\\hat\\beta$; test loss {summary['loss_start']:.3g} -> {summary['loss_final']:.2g}")
+    ax.set_title(
+        f"$\\hat\\beta$; test loss {summary['loss_start']:.3g} -> {summary['loss_final']:.2g}"
+    )
     ax.legend(fontsize=8)
     fig.tight_layout()
     return _save(fig, path)
@@ -72,8 +84,13 @@ def curves_plot(result: dict, path: Path, *, ylabel: str, title: str, log_y: boo
         ax.plot(n, cu["mean"], ".-", color=COLORS[name], label=LABELS[name], lw=1.4)
         ax.fill_between(n, cu["p10"], cu["p90"], color=COLORS[name], alpha=0.15, lw=0)
     k = len(cfg["subset"])
-    ax.axvline(cfg["n_inner"], color="C3", ls=":", lw=1.2,
-               label=f"n_inner = {cfg['n_inner']} ({cfg['x_type']} used in meta-training)")
+    ax.axvline(
+        cfg["n_inner"],
+        color="C3",
+        ls=":",
+        lw=1.2,
+        label=f"n_inner = {cfg['n_inner']} ({cfg['x_type']} used in meta-training)",
+    )
     ax.axvline(k, color="0.5", ls="--", lw=0.8, label=f"|S| = {k}")
     ax.axvline(cfg["d"], color="0.5", ls="-.", lw=0.8, label=f"d = {cfg['d']}")
     ref = result["reference"]
@@ -106,12 +123,23 @@ def weights_plot(result: dict, path: Path, *, title: str) -> Path:
     picks = sorted({0, len(steps) // 3, 2 * len(steps) // 3, len(steps) - 1})
     cmap = plt.get_cmap("viridis")
     for j, i in enumerate(picks):
-        ax.plot(np.arange(d), snaps[i], lw=0.8, color=cmap(j / max(1, len(picks) - 1)),
-                label=f"iteration {steps[i]}")
+        ax.plot(
+            np.arange(d),
+            snaps[i],
+            lw=0.8,
+            color=cmap(j / max(1, len(picks) - 1)),
+            label=f"iteration {steps[i]}",
+        )
     ax.plot(list(subset), snaps[-1][list(subset)], "o", color="C3", ms=5, label="S (true support)")
     if alias:
-        ax.plot(list(alias), snaps[-1][list(alias)], "x", color="k", ms=4,
-                label=f"aliases of S on the {cfg['n_inner']}-point grid")
+        ax.plot(
+            list(alias),
+            snaps[-1][list(alias)],
+            "x",
+            color="k",
+            ms=4,
+            label=f"aliases of S on the {cfg['n_inner']}-point grid",
+        )
     ax.set_yscale("log")
     ax.set_xlabel("feature k  (0: constant, 2m-1: sin m, 2m: cos m)")
     ax.set_ylabel("|c_k|")
@@ -169,10 +197,16 @@ def sine_plot(result: dict, path: Path) -> Path:
         ex = result["examples"][name]
         ax.plot(ex["x"], ex["truth"], color="k", lw=1.5, label="true function")
         ax.plot(ex["x"], ex["before"], color="0.6", ls="--", label="before adaptation")
-        ax.plot(ex["x"], ex["after"], color="C0" if name == "maml" else "C1",
-                label=f"after {ex['steps']} step(s)")
+        ax.plot(
+            ex["x"],
+            ex["after"],
+            color="C0" if name == "maml" else "C1",
+            label=f"after {ex['steps']} step(s)",
+        )
         ax.plot(ex["shots_x"], ex["shots_y"], "^", color="C3", label=f"{len(ex['shots_x'])} shots")
-        ax.set_title(f"{'MAML' if name == 'maml' else 'pretrained'}: one held-out task", fontsize=10)
+        ax.set_title(
+            f"{'MAML' if name == 'maml' else 'pretrained'}: one held-out task", fontsize=10
+        )
         ax.legend(fontsize=7)
     ax = axes[2]
     for name, color in (("maml", "C0"), ("pretrained", "C1")):
@@ -180,12 +214,21 @@ def sine_plot(result: dict, path: Path) -> Path:
         ks = sorted(int(k) for k in tab)
         m = np.array([tab[str(k)]["mean"] for k in ks])
         e = np.array([tab[str(k)]["sem"] for k in ks])
-        ax.errorbar(ks, m, yerr=e, marker="o", color=color, capsize=3,
-                    label="MAML" if name == "maml" else "pretrained on all tasks")
+        ax.errorbar(
+            ks,
+            m,
+            yerr=e,
+            marker="o",
+            color=color,
+            capsize=3,
+            label="MAML" if name == "maml" else "pretrained on all tasks",
+        )
     ax.set_xlabel("gradient steps at test time")
     ax.set_ylabel("MSE (mean over test tasks, +- s.e.)")
-    ax.set_title(f"{result['config']['test_tasks']} held-out tasks, "
-                 f"K = {result['config']['shots']}", fontsize=10)
+    ax.set_title(
+        f"{result['config']['test_tasks']} held-out tasks, K = {result['config']['shots']}",
+        fontsize=10,
+    )
     ax.legend(fontsize=8)
     ax = axes[3]
     for name, color in (("maml", "C0"), ("pretrained", "C1")):
@@ -193,9 +236,12 @@ def sine_plot(result: dict, path: Path) -> Path:
         if loss.size:
             win = max(1, loss.size // 50)
             smooth = np.convolve(loss, np.ones(win) / win, mode="valid")
-            ax.plot(np.arange(smooth.size) + win, smooth, color=color,
-                    label="MAML query loss after adaptation" if name == "maml"
-                    else "pretraining loss")
+            ax.plot(
+                np.arange(smooth.size) + win,
+                smooth,
+                color=color,
+                label="MAML query loss after adaptation" if name == "maml" else "pretraining loss",
+            )
     ax.set_yscale("log")
     ax.set_xlabel("iteration")
     ax.set_title("training loss (moving mean)", fontsize=10)
@@ -204,5 +250,11 @@ def sine_plot(result: dict, path: Path) -> Path:
     return _save(fig, path)
 
 
-__all__ = ["alias_plot", "curves_plot", "weights_plot", "gd_compare_plot", "sine_plot",
-           "feature_names"]
+__all__ = [
+    "alias_plot",
+    "curves_plot",
+    "weights_plot",
+    "gd_compare_plot",
+    "sine_plot",
+    "feature_names",
+]

@@ -18,6 +18,7 @@ from torch import nn
 
 from tinykit.errors import TinykitError
 from tinykit.meta.maml import MAML, mse
+from tinykit.meta.threads import one_thread
 from tinykit.progress import progress_bar
 
 AMPLITUDE = (0.1, 5.0)
@@ -57,12 +58,14 @@ class SineConfig:
 
 def make_net(hidden: int = 40) -> nn.Module:
     """Finn et al.'s regressor: 1 -> hidden -> hidden -> 1 with ReLU."""
-    return nn.Sequential(nn.Linear(1, hidden), nn.ReLU(), nn.Linear(hidden, hidden), nn.ReLU(),
-                         nn.Linear(hidden, 1))
+    return nn.Sequential(
+        nn.Linear(1, hidden), nn.ReLU(), nn.Linear(hidden, hidden), nn.ReLU(), nn.Linear(hidden, 1)
+    )
 
 
-def sample_tasks(n_tasks: int, n_points: int, gen: torch.Generator
-                 ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]:
+def sample_tasks(
+    n_tasks: int, n_points: int, gen: torch.Generator
+) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]:
     """Amplitudes, phases (n_tasks,) and inputs x (n_tasks, n_points, 1), targets y."""
     amp = AMPLITUDE[0] + (AMPLITUDE[1] - AMPLITUDE[0]) * torch.rand(n_tasks, generator=gen)
     phase = PHASE[0] + (PHASE[1] - PHASE[0]) * torch.rand(n_tasks, generator=gen)
@@ -79,14 +82,16 @@ def meta_train_sine(cfg: SineConfig, *, progress: bool = True) -> tuple[nn.Modul
     torch.manual_seed(cfg.seed)
     gen = torch.Generator().manual_seed(cfg.seed)
     net = make_net(cfg.hidden)
-    maml = MAML(net, mse, inner_lr=cfg.inner_lr, inner_steps=cfg.inner_steps,
-                first_order=cfg.first_order)
+    maml = MAML(
+        net, mse, inner_lr=cfg.inner_lr, inner_steps=cfg.inner_steps, first_order=cfg.first_order
+    )
     opt = torch.optim.Adam(net.parameters(), lr=cfg.meta_lr)
     losses = []
     for _ in progress_bar(range(cfg.iterations), desc="MAML sine", enabled=progress):
         _, _, x, y = sample_tasks(cfg.meta_batch, cfg.shots + cfg.query, gen)
-        loss = maml.meta_loss(x[:, :cfg.shots], y[:, :cfg.shots], x[:, cfg.shots:],
-                              y[:, cfg.shots:])
+        loss = maml.meta_loss(
+            x[:, : cfg.shots], y[:, : cfg.shots], x[:, cfg.shots :], y[:, cfg.shots :]
+        )
         opt.zero_grad()
         loss.backward()
         opt.step()
@@ -142,7 +147,8 @@ def example_curves(net: nn.Module, cfg: SineConfig, gen_seed: int, steps: int) -
     return {
         "x": grid.ravel().tolist(),
         "truth": sine(grid[None], amp, phase)[0].ravel().tolist(),
-        "shots_x": xs[0].ravel().tolist(), "shots_y": ys[0].ravel().tolist(),
+        "shots_x": xs[0].ravel().tolist(),
+        "shots_y": ys[0].ravel().tolist(),
         "before": learner.predict(p0, grid).ravel().tolist(),
         "after": learner.predict(pk, grid).ravel().tolist(),
         "steps": steps,
@@ -151,25 +157,39 @@ def example_curves(net: nn.Module, cfg: SineConfig, gen_seed: int, steps: int) -
 
 def run_sine(cfg: SineConfig, *, progress: bool = True) -> dict:
     """Meta-train, pretrain, evaluate both over cfg.test_tasks held-out tasks; JSON-able result."""
-    t0 = time.perf_counter()
-    maml_net, maml_losses = meta_train_sine(cfg, progress=progress)
-    t1 = time.perf_counter()
-    pre_net, pre_losses = pretrain_sine(cfg, progress=progress)
-    t2 = time.perf_counter()
-    test_seed = cfg.seed + 10_000
-    res = {"maml": evaluate_sine(maml_net, cfg, test_seed),
-           "pretrained": evaluate_sine(pre_net, cfg, test_seed)}
-    t3 = time.perf_counter()
-    kmax = max(cfg.eval_steps)
-    table = {name: {str(k): {"mean": float(v.mean()),
-                             "sem": float(v.std(ddof=1) / np.sqrt(v.size)) if v.size > 1 else 0.0}
-                    for k, v in r.items()} for name, r in res.items()}
+    with one_thread():
+        t0 = time.perf_counter()
+        maml_net, maml_losses = meta_train_sine(cfg, progress=progress)
+        t1 = time.perf_counter()
+        pre_net, pre_losses = pretrain_sine(cfg, progress=progress)
+        t2 = time.perf_counter()
+        test_seed = cfg.seed + 10_000
+        res = {
+            "maml": evaluate_sine(maml_net, cfg, test_seed),
+            "pretrained": evaluate_sine(pre_net, cfg, test_seed),
+        }
+        t3 = time.perf_counter()
+        examples = {
+            "maml": example_curves(maml_net, cfg, test_seed + 1, max(cfg.eval_steps)),
+            "pretrained": example_curves(pre_net, cfg, test_seed + 1, max(cfg.eval_steps)),
+        }
+    table = {
+        name: {
+            str(k): {
+                "mean": float(v.mean()),
+                "sem": float(v.std(ddof=1) / np.sqrt(v.size)) if v.size > 1 else 0.0,
+            }
+            for k, v in r.items()
+        }
+        for name, r in res.items()
+    }
     return {
         "config": {k: (list(v) if isinstance(v, tuple) else v) for k, v in asdict(cfg).items()},
         "mse": table,
-        "per_task_mse": {name: {str(k): v.tolist() for k, v in r.items()} for name, r in res.items()},
+        "per_task_mse": {
+            name: {str(k): v.tolist() for k, v in r.items()} for name, r in res.items()
+        },
         "train_loss": {"maml": maml_losses, "pretrained": pre_losses},
-        "examples": {"maml": example_curves(maml_net, cfg, test_seed + 1, kmax),
-                     "pretrained": example_curves(pre_net, cfg, test_seed + 1, kmax)},
+        "examples": examples,
         "seconds": {"meta_train": t1 - t0, "pretrain": t2 - t1, "evaluate": t3 - t2},
     }
