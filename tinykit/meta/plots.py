@@ -6,7 +6,7 @@ from pathlib import Path
 
 import numpy as np
 
-from tinykit.meta.features import feature_names, grid_aliases
+from tinykit.meta.features import grid_aliases
 from tinykit.plots import _plt, _save
 
 COLORS = {"meta": "C0", "ones": "C1", "oracle": "C2"}
@@ -104,7 +104,7 @@ def curves_plot(result: dict, path: Path, *, ylabel: str, title: str, log_y: boo
     ax.set_xlabel("n_train_post (training points at test time, log)")
     ax.set_ylabel(ylabel)
     ax.set_title(title, fontsize=10)
-    ax.legend(fontsize=8, loc="lower left")
+    ax.legend(fontsize=8, loc="best")
     ax.grid(alpha=0.3, which="both", lw=0.4)
     fig.tight_layout()
     return _save(fig, path)
@@ -182,7 +182,7 @@ def gd_compare_plot(results: dict[int, dict], path: Path, *, ylabel: str) -> Pat
     ax.set_xlabel("n_train_post (log)")
     ax.set_ylabel(ylabel)
     ax.set_title("MAML with a gradient-descent inner loop: test-time min-norm learner", fontsize=10)
-    ax.legend(fontsize=8, loc="lower left")
+    ax.legend(fontsize=8, loc="best")
     ax.grid(alpha=0.3, which="both", lw=0.4)
     fig.tight_layout()
     return _save(fig, path)
@@ -248,13 +248,3 @@ def sine_plot(result: dict, path: Path) -> Path:
     ax.legend(fontsize=8)
     fig.tight_layout()
     return _save(fig, path)
-
-
-__all__ = [
-    "alias_plot",
-    "curves_plot",
-    "weights_plot",
-    "gd_compare_plot",
-    "sine_plot",
-    "feature_names",
-]
