@@ -17,6 +17,7 @@ from tinykit.meta.evaluate import Curve, PostData, make_post_data, oracle_weight
 from tinykit.meta.gd_inner import config_learner
 from tinykit.meta.metatrain import MetaTrace, meta_train
 from tinykit.meta.threads import one_thread
+from tinykit.progress import progress_bar
 
 L2 = 1e-5  # ridge on beta: tiny, so separable data gives close to the max-margin direction
 FIT_STEPS = 200
@@ -49,10 +50,10 @@ def logistic_fit(
     return w
 
 
-def error_curve(post: PostData, c: np.ndarray) -> Curve:
+def error_curve(post: PostData, c: np.ndarray, *, progress: bool = False, desc: str = "") -> Curve:
     """Test 0-1 error of logistic regression with weights c, per n_train_post."""
     out = []
-    for n in post.sizes:
+    for n in progress_bar(post.sizes, desc=desc or "evaluate", enabled=progress):
         w = logistic_fit(post.phi_train[n], post.y_train[n], c)
         pred = np.where(post.phi_test @ w >= 0, 1.0, -1.0)
         out.append((pred != post.y_test).mean(0))
@@ -71,9 +72,13 @@ def run_classification(cfg: MetaConfig, *, progress: bool = True) -> tuple[dict,
             cfg, config_learner(cfg), progress=progress, desc="meta-train (classification)"
         )
         post = make_post_data(cfg)
+        weights = {
+            "meta": trace.c,
+            "ones": np.ones(cfg.d),
+            "oracle": oracle_weights(cfg.d, cfg.subset),
+        }
         curves = {
-            "meta": error_curve(post, trace.c),
-            "ones": error_curve(post, np.ones(cfg.d)),
-            "oracle": error_curve(post, oracle_weights(cfg.d, cfg.subset)),
+            name: error_curve(post, c, progress=progress, desc=f"evaluate {name}")
+            for name, c in weights.items()
         }
     return summarize(cfg, trace, curves, {"chance_error": 0.5}), trace

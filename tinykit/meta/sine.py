@@ -126,13 +126,13 @@ def evaluate_sine(net: nn.Module, cfg: SineConfig, gen_seed: int) -> dict[int, n
     xq = torch.linspace(*X_RANGE, cfg.test_points).reshape(1, -1, 1).expand(cfg.test_tasks, -1, -1)
     yq = sine(xq, amp, phase)
     learner = MAML(net, mse, inner_lr=cfg.inner_lr)
-    out = {}
-    for k in cfg.eval_steps:
-        errs = []
-        for i in range(cfg.test_tasks):
-            p = learner.adapt(xs[i], ys[i], steps=k)
-            errs.append(float(((learner.predict(p, xq[i]) - yq[i]) ** 2).mean()))
-        out[k] = np.array(errs)
+    out = {k: np.empty(cfg.test_tasks) for k in cfg.eval_steps}
+    for i in range(cfg.test_tasks):
+        p = learner.adapt(xs[i], ys[i], steps=0)
+        for k in range(max(cfg.eval_steps) + 1):
+            if k in out:
+                out[k][i] = float(((learner.predict(p, xq[i]) - yq[i]) ** 2).mean())
+            p = learner.adapt(xs[i], ys[i], steps=1, params=p)
     return out
 
 
