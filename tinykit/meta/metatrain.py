@@ -67,14 +67,15 @@ def meta_train(
     opt = torch.optim.SGD([c], lr=cfg.meta_lr)
     keep = set(snapshot_steps(cfg.iterations, cfg.snapshots))
     trace = MetaTrace(c=np.ones(cfg.d))
-    phi_grid = fourier_features(sample_x(cfg.n_inner, "grid", rng), cfg.d)
+    grid = cfg.x_type == "grid"
+    phi_grid = fourier_features(sample_x(cfg.n_inner, "grid", rng), cfg.d) if grid else None
     for it in progress_bar(range(cfg.iterations + 1), desc=desc, enabled=progress):
         if it in keep:
             trace.snapshot_steps.append(it)
             trace.snapshots.append(c.detach().numpy().copy())
         if it == cfg.iterations:
             break
-        if cfg.x_type == "grid":
+        if grid:
             phi_in = phi_grid
         else:
             phi_in = fourier_features(sample_x(cfg.n_inner, cfg.x_type, rng), cfg.d)
