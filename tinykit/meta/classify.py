@@ -13,7 +13,7 @@ import torch
 
 from tinykit.meta.closed_form import summarize
 from tinykit.meta.config import MetaConfig
-from tinykit.meta.evaluate import Curve, PostData, make_post_data, oracle_weights
+from tinykit.meta.evaluate import Curve, PostData, make_curve, make_post_data, oracle_weights
 from tinykit.meta.gd_inner import config_learner
 from tinykit.meta.metatrain import MetaTrace, meta_train
 from tinykit.meta.threads import one_thread
@@ -57,10 +57,7 @@ def error_curve(post: PostData, c: np.ndarray, *, progress: bool = False, desc: 
         w = logistic_fit(post.phi_train[n], post.y_train[n], c)
         pred = np.where(post.phi_test @ w >= 0, 1.0, -1.0)
         out.append((pred != post.y_test).mean(0))
-    m = np.stack(out)
-    return Curve(
-        list(post.sizes), m.mean(1), np.percentile(m, 10, axis=1), np.percentile(m, 90, axis=1)
-    )
+    return make_curve(post.sizes, out)
 
 
 def run_classification(cfg: MetaConfig, *, progress: bool = True) -> tuple[dict, MetaTrace]:

@@ -28,7 +28,6 @@ class PostData:
     y_train: dict[int, np.ndarray]  # n -> (n, T) observed labels
     phi_test: np.ndarray  # (n_test, d)
     y_test: np.ndarray  # (n_test, T): clean values (regression) or clean signs (classification)
-    f_test: np.ndarray  # (n_test, T): clean function values
 
 
 @dataclass
@@ -65,7 +64,7 @@ def make_post_data(cfg: MetaConfig) -> PostData:
         phi = fourier_features(sample_x(n, cfg.x_type, rng), cfg.d)
         phi_train[n] = phi
         y_train[n] = make_labels(phi @ alpha, cfg, rng)
-    return PostData(sizes, phi_train, y_train, phi_test, y_test, f_test)
+    return PostData(sizes, phi_train, y_train, phi_test, y_test)
 
 
 def min_norm_fit(phi: np.ndarray, y: np.ndarray, c: np.ndarray) -> np.ndarray:
@@ -85,7 +84,8 @@ def min_norm_fit(phi: np.ndarray, y: np.ndarray, c: np.ndarray) -> np.ndarray:
     return w
 
 
-def _curve(sizes: list[int], per_task: list[np.ndarray]) -> Curve:
+def make_curve(sizes: list[int], per_task: list[np.ndarray]) -> Curve:
+    """Mean and 10th/90th percentiles over tasks of one figure per n_train_post."""
     m = np.stack(per_task)  # (len(sizes), T)
     return Curve(list(sizes), m.mean(1), np.percentile(m, 10, axis=1), np.percentile(m, 90, axis=1))
 
@@ -96,7 +96,7 @@ def regression_curve(post: PostData, c: np.ndarray) -> Curve:
     for n in post.sizes:
         w = min_norm_fit(post.phi_train[n], post.y_train[n], c)
         out.append(((post.phi_test @ w - post.y_test) ** 2).mean(0))
-    return _curve(post.sizes, out)
+    return make_curve(post.sizes, out)
 
 
 def oracle_weights(d: int, subset: tuple[int, ...]) -> np.ndarray:
