@@ -18,6 +18,7 @@ COMMANDS: dict[str, tuple[str, str, str]] = {
     "sensitivity": ("tinykit.cli.sensitivity", "sensitivity", "Scan how much each layer can be pruned alone (validation split)."),
     "inspect": ("tinykit.cli.inspect", "inspect", "Per-layer table of a model and its weight histograms."),
     "train": ("tinykit.cli.train", "train", "Train a model on your data (or the digits) and save a checkpoint."),
+    "maml": ("tinykit.cli.maml", "maml", "Meta-learning (MAML): 1-D functions, closed form to GD."),
 }
 
 
