@@ -23,8 +23,12 @@ from tinykit.fileio import atomic_path
 OPSET = 20
 
 
-def torch_to_onnx(model, spec, path: Path, *, output_name: str = "logits") -> None:
-    """Plain fp32 export (batch 1, static shapes) with the spec's input name."""
+def torch_to_onnx(model, spec, path: Path, *, output_name: str = "logits",
+                  output_names: list[str] | None = None) -> None:
+    """Plain fp32 export (batch 1, static shapes) with the spec's input name.
+
+    ``output_names`` names every output of a model that returns several tensors (an
+    early-exit stage returns its features and its head's logits)."""
     import torch
 
     example = torch.zeros(spec.shape, dtype=torch.float32)
@@ -36,7 +40,7 @@ def torch_to_onnx(model, spec, path: Path, *, output_name: str = "logits") -> No
                 (example,),
                 str(path),
                 input_names=[spec.name],
-                output_names=[output_name],
+                output_names=list(output_names or [output_name]),
                 opset_version=OPSET,
                 dynamo=True,
                 external_data=False,

@@ -1,0 +1,191 @@
+"""One confidence threshold per head, chosen on the validation split for a target.
+
+Targets: at most X points of accuracy lost against the full network, or an average MAC budget.
+The search walks a path of threshold settings from "nobody exits early" (every threshold 1)
+to "everybody leaves at the first head", each step lowering the one head's threshold that
+buys the most MACs per added validation error (free steps first). Thresholds sit halfway
+between neighbouring validation confidences, so a test input must differ noticeably from
+every validation input to be decided otherwise. The target then picks its point on the path.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+from tinykit.earlyexit.decide import average_macs, confidence, exit_index, exit_predictions
+from tinykit.errors import TinykitError
+
+SWEEP = (0.5, 0.6, 0.7, 0.8, 0.9, 0.95, 0.98, 0.99, 0.995, 0.999, 0.9999)
+
+
+@dataclass
+class ExitOutputs:
+    """Every exit's logits on one split, reduced to what exit decisions need."""
+
+    conf: np.ndarray  # (H, N) confidence of each head
+    preds: np.ndarray  # (H+1, N) top-1 of each exit, final last
+    labels: np.ndarray  # (N,)
+
+    @classmethod
+    def from_logits(cls, logits: np.ndarray, labels: np.ndarray) -> ExitOutputs:
+        """``logits``: (H+1, N, classes), final exit last."""
+        return cls(conf=np.stack([confidence(z) for z in logits[:-1]]),
+                   preds=logits.argmax(-1), labels=np.asarray(labels))
+
+    @property
+    def heads(self) -> int:
+        return self.conf.shape[0]
+
+    def __len__(self) -> int:
+        return len(self.labels)
+
+
+def evaluate(out: ExitOutputs, thresholds: Sequence[float], cumulative_macs: Sequence[int]
+             ) -> dict:
+    """Accuracy, average MACs and the share of inputs leaving at each exit."""
+    ex = exit_index(out.conf, thresholds)
+    pred = exit_predictions(out.preds, ex)
+    n = len(out)
+    counts = np.bincount(ex, minlength=out.heads + 1)
+    full = float(cumulative_macs[-1])
+    avg = average_macs(ex, cumulative_macs)
+    acc_at = []
+    for k in range(out.heads + 1):
+        sel = ex == k
+        acc_at.append(float((pred[sel] == out.labels[sel]).mean()) if sel.any() else None)
+    return {
+        "thresholds": [float(t) for t in thresholds],
+        "accuracy": float((pred == out.labels).mean()) if n else float("nan"),
+        "full_accuracy": float((out.preds[-1] == out.labels).mean()) if n else float("nan"),
+        "agreement_with_full": float((pred == out.preds[-1]).mean()) if n else float("nan"),
+        "average_macs": avg,
+        "mac_ratio": avg / full if full else float("nan"),
+        "exit_counts": [int(c) for c in counts],
+        "exit_shares": [float(c / n) if n else 0.0 for c in counts],
+        "accuracy_at_exit": acc_at,
+    }
+
+
+def candidate_thresholds(conf: np.ndarray, limit: int = 200) -> np.ndarray:
+    """Descending thresholds, one per distinct number of validation inputs that exit: 1.0
+    (nobody, unless fully certain), then midpoints between neighbouring confidences, then
+    half the lowest (everybody); thinned evenly to ``limit`` on large splits."""
+    v = np.unique(conf)[::-1]  # descending, distinct
+    mids = (v[:-1] + v[1:]) / 2
+    cands = np.concatenate([[1.0], mids, [v[-1] / 2 if len(v) else 0.5]])
+    cands = cands[(cands > 0) & (cands <= 1.0)]
+    cands = np.unique(cands)[::-1]
+    if len(cands) > limit:
+        cands = cands[np.unique(np.linspace(0, len(cands) - 1, limit).round().astype(int))]
+    return cands
+
+
+def _cost(out: ExitOutputs, exits: np.ndarray, cum: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(errors, total MACs) for a batch of exit assignments (S, N)."""
+    pred = out.preds[exits, np.arange(exits.shape[1])[None, :]]
+    return (pred != out.labels[None, :]).sum(1), cum[exits].sum(1)
+
+
+def threshold_path(out: ExitOutputs, cumulative_macs: Sequence[int]) -> list[dict]:
+    """Greedy path of threshold settings; each point has thresholds, errors and average MACs."""
+    cum = np.asarray(cumulative_macs, dtype=np.float64)
+    h, n = out.conf.shape
+    cands = [candidate_thresholds(out.conf[k]) for k in range(h)]
+    pos = [0] * h
+    path = []
+
+    def point() -> dict:
+        t = [float(cands[k][pos[k]]) for k in range(h)]
+        ex = exit_index(out.conf, t)
+        e, m = _cost(out, ex[None, :], cum)
+        return {"thresholds": t, "errors": int(e[0]), "average_macs": float(m[0] / n)}
+
+    path.append(point())
+    while any(pos[k] < len(cands[k]) - 1 for k in range(h)):
+        cur_e, cur_m = path[-1]["errors"], path[-1]["average_macs"] * n
+        best, best_key = None, None
+        for k in range(h):
+            rest = list(range(pos[k] + 1, len(cands[k])))
+            if not rest:
+                continue
+            t = np.array([cands[k2][pos[k2]] for k2 in range(h)], dtype=np.float64)
+            ts = np.repeat(t[None, :], len(rest), 0)
+            ts[:, k] = cands[k][rest]
+            ok = out.conf[None, :, :] >= ts[:, :, None]  # (S, H, N)
+            ex = np.where(ok.any(1), ok.argmax(1), h)
+            e, m = _cost(out, ex, cum)
+            de, dm = e - cur_e, cur_m - m  # dm: MACs saved (>= 0)
+            for j in range(len(rest)):
+                if dm[j] <= 0 and de[j] >= 0:
+                    continue
+                # free moves (no added error) first, the biggest saving; then the fewest added
+                # errors per MAC saved
+                key = (0, -dm[j], de[j]) if de[j] <= 0 else (1, de[j] / dm[j], -dm[j])
+                if best_key is None or key < best_key:
+                    best, best_key = (k, rest[j]), key
+        if best is None:  # nothing lowers cost or errors: take the next step of the first head
+            k = next(k for k in range(h) if pos[k] < len(cands[k]) - 1)
+            best = (k, pos[k] + 1)
+        pos[best[0]] = best[1]
+        path.append(point())
+    return path
+
+
+@dataclass
+class Target:
+    """What calibration aims at: ``max_drop`` accuracy points lost, or ``mac_budget`` (a
+    fraction of the full network's MACs)."""
+
+    max_drop: float | None = None
+    mac_budget: float | None = None
+
+    def __post_init__(self) -> None:
+        if (self.max_drop is None) == (self.mac_budget is None):
+            raise TinykitError("give exactly one target: an accuracy drop or a MAC budget")
+        if self.max_drop is not None and self.max_drop < 0:
+            raise TinykitError(f"accuracy drop must be >= 0 points, got {self.max_drop}")
+        if self.mac_budget is not None and not 0 < self.mac_budget <= 1:
+            raise TinykitError(
+                f"MAC budget must be a fraction of the full network's MACs in (0, 1], "
+                f"got {self.mac_budget}"
+            )
+
+    def to_dict(self) -> dict:
+        if self.max_drop is not None:
+            return {"max_drop_points": self.max_drop}
+        return {"mac_budget": self.mac_budget}
+
+
+def calibrate(out: ExitOutputs, cumulative_macs: Sequence[int], target: Target
+              ) -> tuple[list[float], list[dict]]:
+    """Thresholds meeting ``target`` on ``out`` (the validation split), and the path searched."""
+    if len(out) == 0:
+        raise TinykitError("the validation split is empty: calibration needs validation inputs")
+    path = threshold_path(out, cumulative_macs)
+    n = len(out)
+    full = float(cumulative_macs[-1])
+    if target.max_drop is not None:
+        base = int((out.preds[-1] != out.labels).sum())
+        allowed = base + int(np.floor(target.max_drop / 100 * n + 1e-9))
+        ok = [p for p in path if p["errors"] <= allowed]
+        best = min(ok, key=lambda p: (p["average_macs"], p["errors"]))  # path[0] always fits
+    else:
+        budget = target.mac_budget * full
+        ok = [p for p in path if p["average_macs"] <= budget + 1e-9]
+        if not ok:
+            cheapest = min(p["average_macs"] for p in path) / full
+            raise TinykitError(
+                f"MAC budget {target.mac_budget:g} is below what the exits can reach "
+                f"({cheapest:.3f} of the full network's MACs, everybody at the first exit)"
+            )
+        best = min(ok, key=lambda p: (p["errors"], p["average_macs"]))
+    return best["thresholds"], path
+
+
+def sweep(out: ExitOutputs, cumulative_macs: Sequence[int], grid: Sequence[float] = SWEEP
+          ) -> list[dict]:
+    """One shared threshold for every head, for each value of ``grid``."""
+    return [evaluate(out, [t] * out.heads, cumulative_macs) for t in grid]

@@ -1,0 +1,172 @@
+"""Training exit heads: with the backbone frozen (cheap, the backbone's accuracy untouched) or
+jointly with it (each head's loss added to the final one, so early blocks learn to be read).
+
+Frozen training runs the backbone once over the training split and caches each head's pooled
+input (the heads' pooling has no parameters), then trains only the heads' linear layers on
+those small vectors: seconds, not minutes.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import asdict, dataclass
+
+import numpy as np
+import torch
+from torch import nn
+
+from tinykit.earlyexit.heads import EarlyExitModel
+from tinykit.errors import TinykitError
+from tinykit.progress import progress_bar
+
+MODES = ("frozen", "joint")
+
+
+@dataclass
+class HeadTrainConfig:
+    mode: str = "frozen"
+    epochs: int = 30
+    lr: float = 3e-3
+    batch_size: int = 64
+    weight_decay: float = 5e-4
+    exit_weight: float = 1.0  # joint: weight of each head's loss next to the final loss (1)
+    shift: int = 2  # joint: random translation (pixels) as augmentation, as in tinykit.train
+    seed: int = 0
+
+    def __post_init__(self) -> None:
+        if self.mode not in MODES:
+            raise TinykitError(f"unknown head training mode '{self.mode}': use {', '.join(MODES)}")
+        if self.epochs < 0:
+            raise TinykitError(f"epochs must be >= 0, got {self.epochs}")
+        if self.lr <= 0:
+            raise TinykitError(f"learning rate must be positive, got {self.lr}")
+        if self.batch_size < 1:
+            raise TinykitError(f"batch size must be >= 1, got {self.batch_size}")
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+
+@torch.no_grad()
+def exit_logits(model: EarlyExitModel, x: np.ndarray, batch_size: int = 256) -> np.ndarray:
+    """Logits of every exit on model-ready inputs: (exits, N, classes), float32."""
+    model.eval()
+    outs: list[list[np.ndarray]] = [[] for _ in range(model.num_exits)]
+    for i in range(0, len(x), batch_size):
+        xb = torch.from_numpy(np.ascontiguousarray(x[i : i + batch_size]))
+        for k, z in enumerate(model(xb)):
+            outs[k].append(z.float().numpy())
+    return np.stack([np.concatenate(o) for o in outs])
+
+
+def exit_accuracies(model: EarlyExitModel, x: np.ndarray, y: np.ndarray) -> list[float]:
+    """Accuracy of every exit if all inputs left there."""
+    if not len(y):
+        return [float("nan")] * model.num_exits
+    return [float((z.argmax(-1) == y).mean()) for z in exit_logits(model, x)]
+
+
+@torch.no_grad()
+def _pooled_features(model: EarlyExitModel, x: np.ndarray, batch_size: int = 256
+                     ) -> list[torch.Tensor]:
+    model.eval()
+    parts: list[list[torch.Tensor]] = [[] for _ in model.heads]
+    for i in range(0, len(x), batch_size):
+        feats, _ = model.features(torch.from_numpy(np.ascontiguousarray(x[i : i + batch_size])))
+        for k, (head, f) in enumerate(zip(model.heads, feats, strict=True)):
+            parts[k].append(head.pooled(f))
+    return [torch.cat(p) for p in parts]
+
+
+def _schedule(params, cfg: HeadTrainConfig, n: int):
+    opt = torch.optim.AdamW(params, lr=cfg.lr, weight_decay=cfg.weight_decay)
+    steps = max(1, cfg.epochs * ((n + cfg.batch_size - 1) // cfg.batch_size))
+    sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=cfg.lr, total_steps=steps,
+                                                pct_start=0.15)
+    return opt, sched
+
+
+def _train_frozen(model: EarlyExitModel, data, cfg: HeadTrainConfig, progress: bool,
+                  after_step: Callable[[nn.Module], None] | None) -> None:
+    from tinykit.meta.threads import one_thread  # tiny matrices: a 2nd thread only costs
+
+    feats = _pooled_features(model, data.inputs("train"))
+    y = torch.from_numpy(data.train.y)
+    with one_thread():
+        for k, f in enumerate(feats):
+            _fit_head(model, k, f, y, cfg, progress, after_step)
+
+
+def _fit_head(model: EarlyExitModel, k: int, f: torch.Tensor, y: torch.Tensor,
+              cfg: HeadTrainConfig, progress: bool,
+              after_step: Callable[[nn.Module], None] | None) -> None:
+    """Train head ``k``'s linear layers on its cached pooled features ``f``."""
+    head = model.heads[k]
+    torch.manual_seed(cfg.seed + k)
+    gen = torch.Generator().manual_seed(cfg.seed + k)
+    opt, sched = _schedule(list(head.fc.parameters()), cfg, len(y))
+    loss_fn = nn.CrossEntropyLoss()
+    head.train()
+    for _ in progress_bar(range(cfg.epochs), desc=f"train head {model.exits[k]}",
+                          enabled=progress):
+        perm = torch.randperm(len(y), generator=gen)
+        for i in range(0, len(y), cfg.batch_size):
+            idx = perm[i : i + cfg.batch_size]
+            loss = loss_fn(head.fc(f[idx]), y[idx])
+            opt.zero_grad(set_to_none=True)
+            loss.backward()
+            opt.step()
+            sched.step()
+            if after_step is not None:
+                after_step(model)
+    head.eval()
+
+
+def _train_joint(model: EarlyExitModel, data, cfg: HeadTrainConfig, progress: bool,
+                 after_step: Callable[[nn.Module], None] | None) -> None:
+    from tinykit.train import _shift  # the reference loop's augmentation, shared
+
+    torch.manual_seed(cfg.seed)
+    gen = torch.Generator().manual_seed(cfg.seed)
+    x = torch.from_numpy(data.inputs("train"))
+    y = torch.from_numpy(data.train.y)
+    params = [p for p in model.parameters() if p.requires_grad]
+    opt, sched = _schedule(params, cfg, len(y))
+    loss_fn = nn.CrossEntropyLoss()
+    bar = progress_bar(range(cfg.epochs), desc="train backbone + heads jointly", enabled=progress)
+    for _ in bar:
+        model.train()
+        perm = torch.randperm(len(y), generator=gen)
+        total = 0.0
+        for i in range(0, len(y), cfg.batch_size):
+            idx = perm[i : i + cfg.batch_size]
+            outs = model(_shift(x[idx], cfg.shift, gen))
+            loss = loss_fn(outs[-1], y[idx]) + cfg.exit_weight * sum(
+                loss_fn(z, y[idx]) for z in outs[:-1]
+            )
+            opt.zero_grad(set_to_none=True)
+            loss.backward()
+            opt.step()
+            sched.step()
+            if after_step is not None:
+                after_step(model)
+            total += loss.item() * len(idx)
+        bar.set_postfix(loss=f"{total / len(y):.3f}")
+    model.eval()
+
+
+def train_heads(model: EarlyExitModel, data, config: HeadTrainConfig | None = None, *,
+                after_step: Callable[[nn.Module], None] | None = None,
+                progress: bool = True) -> dict:
+    """Train ``model``'s heads (and, jointly, its backbone) on ``data.train``.
+
+    ``after_step`` runs after every optimizer step: pruning masks and k-means
+    codebooks re-impose themselves there. Returns each exit's validation accuracy.
+    """
+    cfg = config or HeadTrainConfig()
+    if cfg.mode == "frozen":
+        _train_frozen(model, data, cfg, progress, after_step)
+    else:
+        _train_joint(model, data, cfg, progress, after_step)
+    model.eval()
+    return {"val_accuracy": exit_accuracies(model, data.inputs("val"), data.val.y)}
