@@ -1,11 +1,20 @@
 """One confidence threshold per head, chosen on the validation split for a target.
 
 Targets: at most X points of accuracy lost against the full network, or an average MAC budget.
+
+A validation split is small, and its errors are rare: the lowest threshold with no validation
+error sits right next to the first one, and on new inputs the next errors come just above it.
+So the risk of a setting is estimated from every validation input, not only from the errors:
+for each head, a logistic fit on the validation split maps its confidence to the probability
+that it agrees with the full network (Platt scaling, a smooth curve through all the head's
+validation decisions), and the risk of a setting is the expected number of early exits that
+disagree with the full network. A setting must keep both that expected count and the counted
+validation errors within the target.
+
 The search walks a path of threshold settings from "nobody exits early" (every threshold 1)
-to "everybody leaves at the first head", each step lowering the one head's threshold that
-buys the most MACs per added validation error (free steps first). Thresholds sit halfway
-between neighbouring validation confidences, so a test input must differ noticeably from
-every validation input to be decided otherwise. The target then picks its point on the path.
+to "everybody leaves at the first head"; each step lowers the one head's threshold that buys
+the most MACs per unit of added risk. Thresholds sit halfway between neighbouring validation
+confidences. The target then picks its point on the path.
 """
 
 from __future__ import annotations
@@ -83,50 +92,74 @@ def candidate_thresholds(conf: np.ndarray, limit: int = 200) -> np.ndarray:
     return cands
 
 
-def _cost(out: ExitOutputs, exits: np.ndarray, cum: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """(errors, total MACs) for a batch of exit assignments (S, N)."""
-    pred = out.preds[exits, np.arange(exits.shape[1])[None, :]]
-    return (pred != out.labels[None, :]).sum(1), cum[exits].sum(1)
+def agreement_probability(out: ExitOutputs) -> np.ndarray:
+    """(H, N): for each head and input, the fitted probability that the head's prediction
+    equals the full network's, from a logistic fit of agreement on the logit of confidence.
+
+    A head that agrees (or disagrees) on every input gets the constant (a + 1/2) / (n + 1).
+    """
+    from sklearn.linear_model import LogisticRegression
+
+    h, n = out.conf.shape
+    q = np.empty((h, n))
+    for k in range(h):
+        agree = (out.preds[k] == out.preds[-1]).astype(np.int64)
+        c = np.clip(out.conf[k], 1e-12, 1 - 1e-15)
+        s = np.clip(np.log(c) - np.log1p(-c), -30.0, 40.0)[:, None]
+        if agree.min() == agree.max():
+            q[k] = (agree.sum() + 0.5) / (n + 1)
+        else:
+            q[k] = LogisticRegression(C=1.0).fit(s, agree).predict_proba(s)[:, 1]
+    return q
+
+
+def _cost(out: ExitOutputs, exits: np.ndarray, cum: np.ndarray, q: np.ndarray
+          ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(errors, expected disagreements, total MACs) for exit assignments (S, N)."""
+    cols = np.arange(exits.shape[1])[None, :]
+    pred = out.preds[exits, cols]
+    early = exits < out.heads
+    risk = np.where(early, 1.0 - q[np.minimum(exits, out.heads - 1), cols], 0.0).sum(1)
+    return (pred != out.labels[None, :]).sum(1), risk, cum[exits].sum(1)
 
 
 def threshold_path(out: ExitOutputs, cumulative_macs: Sequence[int]) -> list[dict]:
-    """Greedy path of threshold settings; each point has thresholds, errors and average MACs."""
+    """Greedy path of threshold settings; each point has thresholds, counted errors, expected
+    disagreements with the full network (risk) and average MACs."""
     cum = np.asarray(cumulative_macs, dtype=np.float64)
+    q = agreement_probability(out)
     h, n = out.conf.shape
     cands = [candidate_thresholds(out.conf[k]) for k in range(h)]
     pos = [0] * h
-    path = []
 
     def point() -> dict:
         t = [float(cands[k][pos[k]]) for k in range(h)]
-        ex = exit_index(out.conf, t)
-        e, m = _cost(out, ex[None, :], cum)
-        return {"thresholds": t, "errors": int(e[0]), "average_macs": float(m[0] / n)}
+        e, r, m = _cost(out, exit_index(out.conf, t)[None, :], cum, q)
+        return {"thresholds": t, "errors": int(e[0]), "risk": float(r[0]),
+                "average_macs": float(m[0] / n)}
 
-    path.append(point())
+    path = [point()]
     while any(pos[k] < len(cands[k]) - 1 for k in range(h)):
-        cur_e, cur_m = path[-1]["errors"], path[-1]["average_macs"] * n
+        cur_r, cur_m = path[-1]["risk"], path[-1]["average_macs"] * n
         best, best_key = None, None
         for k in range(h):
-            rest = list(range(pos[k] + 1, len(cands[k])))
-            if not rest:
+            rest = np.arange(pos[k] + 1, len(cands[k]))
+            if not len(rest):
                 continue
-            t = np.array([cands[k2][pos[k2]] for k2 in range(h)], dtype=np.float64)
-            ts = np.repeat(t[None, :], len(rest), 0)
+            ts = np.repeat(np.array([cands[j][pos[j]] for j in range(h)])[None, :], len(rest), 0)
             ts[:, k] = cands[k][rest]
             ok = out.conf[None, :, :] >= ts[:, :, None]  # (S, H, N)
-            ex = np.where(ok.any(1), ok.argmax(1), h)
-            e, m = _cost(out, ex, cum)
-            de, dm = e - cur_e, cur_m - m  # dm: MACs saved (>= 0)
+            _, r, m = _cost(out, np.where(ok.any(1), ok.argmax(1), h), cum, q)
+            dr, dm = r - cur_r, cur_m - m  # dm: MACs saved (>= 0)
             for j in range(len(rest)):
-                if dm[j] <= 0 and de[j] >= 0:
+                if dm[j] <= 0:
                     continue
-                # free moves (no added error) first, the biggest saving; then the fewest added
-                # errors per MAC saved
-                key = (0, -dm[j], de[j]) if de[j] <= 0 else (1, de[j] / dm[j], -dm[j])
+                # moves that lower the risk first (biggest saving), then the least added risk
+                # per MAC saved
+                key = (0, -dm[j], dr[j]) if dr[j] <= 0 else (1, dr[j] / dm[j], -dm[j])
                 if best_key is None or key < best_key:
-                    best, best_key = (k, rest[j]), key
-        if best is None:  # nothing lowers cost or errors: take the next step of the first head
+                    best, best_key = (k, int(rest[j])), key
+        if best is None:  # no move saves MACs: step the first head that can still move
             k = next(k for k in range(h) if pos[k] < len(cands[k]) - 1)
             best = (k, pos[k] + 1)
         pos[best[0]] = best[1]
@@ -169,9 +202,12 @@ def calibrate(out: ExitOutputs, cumulative_macs: Sequence[int], target: Target
     full = float(cumulative_macs[-1])
     if target.max_drop is not None:
         base = int((out.preds[-1] != out.labels).sum())
-        allowed = base + int(np.floor(target.max_drop / 100 * n + 1e-9))
-        ok = [p for p in path if p["errors"] <= allowed]
-        best = min(ok, key=lambda p: (p["average_macs"], p["errors"]))  # path[0] always fits
+        allowed = target.max_drop / 100 * n
+        ok = [p for p in path if p["risk"] <= allowed + 1e-9
+              and p["errors"] <= base + int(np.floor(allowed + 1e-9))]
+        if not ok:  # even "nobody exits" carries the risk of fully certain heads
+            ok = path[:1]
+        best = min(ok, key=lambda p: (p["average_macs"], p["risk"]))
     else:
         budget = target.mac_budget * full
         ok = [p for p in path if p["average_macs"] <= budget + 1e-9]
@@ -181,7 +217,7 @@ def calibrate(out: ExitOutputs, cumulative_macs: Sequence[int], target: Target
                 f"MAC budget {target.mac_budget:g} is below what the exits can reach "
                 f"({cheapest:.3f} of the full network's MACs, everybody at the first exit)"
             )
-        best = min(ok, key=lambda p: (p["errors"], p["average_macs"]))
+        best = min(ok, key=lambda p: (p["risk"], p["errors"], p["average_macs"]))
     return best["thresholds"], path
 
 

@@ -107,15 +107,19 @@ def accuracy_vs_macs(sweep: list[dict], chosen: dict, exit_points: list[tuple[in
     m = [100 * s["average_macs"] / full_macs for s in sweep]
     a = [100 * s["accuracy"] for s in sweep]
     ax.plot(m, a, marker="o", ms=4, color="C0", label="one threshold for every head (sweep)")
+    last = None
     for s, x, y in zip(sweep, m, a, strict=True):
+        if last is not None and abs(x - last[0]) < 4 and abs(y - last[1]) < 0.3:
+            continue  # too close to the previous label to read
         ax.annotate(f"{s['thresholds'][0]:g}", (x, y), textcoords="offset points",
                     xytext=(4, -10), fontsize=7, color="C0")
+        last = (x, y)
     em = [100 * c / full_macs for c, _ in exit_points]
     ea = [100 * acc for _, acc in exit_points]
     ax.plot(em, ea, ls=":", marker="s", ms=5, color="0.5", label="every input at one exit")
     for name, x, y in zip(exit_names, em, ea, strict=True):
-        ax.annotate(name, (x, y), textcoords="offset points", xytext=(4, 4), fontsize=7,
-                    color="0.4")
+        ax.annotate(name, (x, y), textcoords="offset points", xytext=(-6, 6), fontsize=7,
+                    color="0.4", ha="right")
     ax.plot([100 * chosen["average_macs"] / full_macs], [100 * chosen["accuracy"]], marker="*",
             ms=16, color="C3", mec="k", ls="none",
             label="calibrated thresholds (validation split)")

@@ -254,3 +254,19 @@ class EarlyExitRun:
             "verification": verification,
             "latency": latency,
         }
+
+    def plots(self, report: dict) -> None:
+        """accuracy_vs_macs.png and exit_vs_depth.png into the output folder."""
+        from tinykit.earlyexit.plots import accuracy_vs_macs, exit_vs_depth_plot
+
+        macs = report["macs"]
+        names = [*report["exits"], "final"]
+        accuracy_vs_macs(
+            report["sweep"]["test"], report["test"],
+            list(zip(macs["cumulative"], report["exit_accuracy"]["test"], strict=True)),
+            macs["full"], report["test"]["full_accuracy"], self.out / "accuracy_vs_macs.png",
+            exit_names=names,
+        )
+        ev = report["difficulty"]["exit_vs_depth"]
+        exit_vs_depth_plot(ev["counts"], report["difficulty"]["blocks"], names,
+                           self.out / "exit_vs_depth.png", spearman=ev["spearman"])
