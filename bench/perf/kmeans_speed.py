@@ -24,8 +24,11 @@ def dump_weights(path: Path) -> int:
 
     torch.manual_seed(0)
     m = torchvision.models.resnet18(weights=None)
-    arrays = {n: mod.weight.detach().numpy().ravel() for n, mod in m.named_modules()
-              if isinstance(mod, (torch.nn.Conv2d, torch.nn.Linear))}
+    arrays = {
+        n: mod.weight.detach().numpy().ravel()
+        for n, mod in m.named_modules()
+        if isinstance(mod, (torch.nn.Conv2d, torch.nn.Linear))
+    }
     np.savez(path, **arrays)
     return sum(a.size for a in arrays.values())
 
@@ -69,8 +72,21 @@ def main() -> int:
         dump_weights(path)
         res = {}
         for side in ("tinykit", "sklearn"):
-            out = subprocess.run([sys.executable, __file__, "--side", side, "--weights", str(path),
-                                  "--bits", str(a.bits)], capture_output=True, text=True, check=True)
+            out = subprocess.run(
+                [
+                    sys.executable,
+                    __file__,
+                    "--side",
+                    side,
+                    "--weights",
+                    str(path),
+                    "--bits",
+                    str(a.bits),
+                ],
+                capture_output=True,
+                text=True,
+                check=True,
+            )
             res[side] = json.loads(out.stdout)
     t, s = res["tinykit"], res["sklearn"]
     speed = s["seconds"] / t["seconds"]
@@ -80,8 +96,10 @@ def main() -> int:
     print(f"{'tinykit':10} {t['seconds']:>9.3f} {t['mse']:>12.4e}")
     print(f"{'sklearn':10} {s['seconds']:>9.3f} {s['mse']:>12.4e}")
     ok = speed >= 30 and err <= 0.01
-    print(f"speed-up {speed:.1f}x (target >= 30x), error {100 * err:+.2f}% vs sklearn "
-          f"(target <= +1%): {'met' if ok else 'MISSED'}")
+    print(
+        f"speed-up {speed:.1f}x (target >= 30x), error {100 * err:+.2f}% vs sklearn "
+        f"(target <= +1%): {'met' if ok else 'MISSED'}"
+    )
     return 0 if ok else 1
 
 
