@@ -46,8 +46,9 @@ def _one_dq_per_consumer(nodes):
             continue
         for k, user in enumerate(users):
             name = f"{n.output[0]}_c{k}"
-            out.append(helper.make_node("DequantizeLinear", list(n.input), [name],
-                                        name=f"{n.name}_c{k}"))
+            out.append(
+                helper.make_node("DequantizeLinear", list(n.input), [name], name=f"{n.name}_c{k}")
+            )
             for j, i in enumerate(user.input):
                 if i == n.output[0]:
                     user.input[j] = name
@@ -90,8 +91,9 @@ def clean_int8_onnx(path: Path) -> dict[str, int]:
         ins_const = all(i in const for i in n.input if i)
         if n.op_type == "QuantizeLinear" and ins_const:
             axis = next((a.i for a in n.attribute if a.name == "axis"), 1)
-            const[n.output[0]] = _quantize_linear(const[n.input[0]], const[n.input[1]],
-                                                  const[n.input[2]], axis)
+            const[n.output[0]] = _quantize_linear(
+                const[n.input[0]], const[n.input[1]], const[n.input[2]], axis
+            )
             counts["weights"] += 1
             continue
         if n.op_type == "Clip" and ins_const:
@@ -112,15 +114,22 @@ def clean_int8_onnx(path: Path) -> dict[str, int]:
             s_w = const[dq_w.input[1]].astype(np.float64)
             bscale = (s_in * s_w).astype(np.float32)
             b = const[n.input[2]].astype(np.float64)
-            bq = np.clip(np.round(b / bscale.astype(np.float64)), -(2**31), 2**31 - 1).astype(np.int32)
+            bq = np.clip(np.round(b / bscale.astype(np.float64)), -(2**31), 2**31 - 1).astype(
+                np.int32
+            )
             base = n.input[2]
             const[f"{base}_q"] = bq
             const[f"{base}_scale"] = bscale
             const[f"{base}_zp"] = np.zeros(bq.shape, dtype=np.int32)
-            new_nodes.append(helper.make_node(
-                "DequantizeLinear", [f"{base}_q", f"{base}_scale", f"{base}_zp"], [f"{base}_dq"],
-                axis=0, name=f"{base}_dequantize",
-            ))
+            new_nodes.append(
+                helper.make_node(
+                    "DequantizeLinear",
+                    [f"{base}_q", f"{base}_scale", f"{base}_zp"],
+                    [f"{base}_dq"],
+                    axis=0,
+                    name=f"{base}_dequantize",
+                )
+            )
             n.input[2] = f"{base}_dq"
             counts["biases"] += 1
         if n.op_type == "ReduceMean":
@@ -147,6 +156,7 @@ def export_onnx_int8(qdq_module, spec, path: str | Path):
     """Export tinykit's QDQ module (float input and output; int8 inside) to ``path``."""
     from tinykit.exporters.artifact import Artifact
     from tinykit.exporters.onnx import torch_to_onnx
+
     from tinykit.fileio import atomic_path
 
     path = Path(path)

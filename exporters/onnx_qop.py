@@ -44,8 +44,10 @@ def build_qop_model(g: QGraph, spec, *, int8_io: bool = False, unsigned: bool = 
     act_tp = TensorProto.UINT8 if unsigned else TensorProto.INT8
 
     def qp(tensor: str, q) -> tuple[str, str]:
-        return (const(f"{tensor}.scale", np.float32(q.scale)),
-                const(f"{tensor}.zp", act_np(q.zero_point + shift)))
+        return (
+            const(f"{tensor}.scale", np.float32(q.scale)),
+            const(f"{tensor}.zp", act_np(q.zero_point + shift)),
+        )
 
     names = {}  # QNode name -> int8 tensor name
     inp = g.input
@@ -71,34 +73,61 @@ def build_qop_model(g: QGraph, spec, *, int8_io: bool = False, unsigned: bool = 
             if n.kind == "conv":
                 a = n.attrs
                 kh, kw = n.weight_q.shape[2:]
-                nodes.append(helper.make_node(
-                    "QLinearConv", [ins[0], xs, xz, w, ws, wz, ys, yz, b], [out],
-                    strides=list(a["stride"]), dilations=list(a["dilation"]), group=a["groups"],
-                    kernel_shape=[kh, kw], pads=[a["padding"][0], a["padding"][1]] * 2,
-                ))
+                nodes.append(
+                    helper.make_node(
+                        "QLinearConv",
+                        [ins[0], xs, xz, w, ws, wz, ys, yz, b],
+                        [out],
+                        strides=list(a["stride"]),
+                        dilations=list(a["dilation"]),
+                        group=a["groups"],
+                        kernel_shape=[kh, kw],
+                        pads=[a["padding"][0], a["padding"][1]] * 2,
+                    )
+                )
             else:
-                nodes.append(helper.make_node(
-                    "QGemm", [ins[0], xs, xz, w, ws, wz, b, ys, yz], [out], domain=MS, transB=1,
-                ))
+                nodes.append(
+                    helper.make_node(
+                        "QGemm",
+                        [ins[0], xs, xz, w, ws, wz, b, ys, yz],
+                        [out],
+                        domain=MS,
+                        transB=1,
+                    )
+                )
         elif n.kind == "add":
             (as_, az), (bs, bz) = qp(f"{out}.a", src[0]), qp(f"{out}.b", src[1])
             ys, yz = qp(out, n.out)
-            nodes.append(helper.make_node(
-                "QLinearAdd", [ins[0], as_, az, ins[1], bs, bz, ys, yz], [out], domain=MS
-            ))
+            nodes.append(
+                helper.make_node(
+                    "QLinearAdd", [ins[0], as_, az, ins[1], bs, bz, ys, yz], [out], domain=MS
+                )
+            )
         elif n.kind == "gap":
             xs, xz = qp(f"{out}.x", src[0])
             ys, yz = qp(out, n.out)
-            nodes.append(helper.make_node(
-                "QLinearGlobalAveragePool", [ins[0], xs, xz, ys, yz], [out], domain=MS,
-                channels_last=0,
-            ))
+            nodes.append(
+                helper.make_node(
+                    "QLinearGlobalAveragePool",
+                    [ins[0], xs, xz, ys, yz],
+                    [out],
+                    domain=MS,
+                    channels_last=0,
+                )
+            )
         elif n.kind == "maxpool":
             a = n.attrs
-            nodes.append(helper.make_node(
-                "MaxPool", [ins[0]], [out], kernel_shape=list(a["kernel"]), strides=list(a["stride"]),
-                pads=list(a["padding"]) * 2, ceil_mode=int(a["ceil_mode"]),
-            ))
+            nodes.append(
+                helper.make_node(
+                    "MaxPool",
+                    [ins[0]],
+                    [out],
+                    kernel_shape=list(a["kernel"]),
+                    strides=list(a["stride"]),
+                    pads=list(a["padding"]) * 2,
+                    ceil_mode=int(a["ceil_mode"]),
+                )
+            )
         elif n.kind == "reshape":
             shape = const(f"{out}.shape", np.array([1, *n.out_shape], dtype=np.int64))
             nodes.append(helper.make_node("Reshape", [ins[0], shape], [out]))
@@ -124,7 +153,8 @@ def build_qop_model(g: QGraph, spec, *, int8_io: bool = False, unsigned: bool = 
         graph_out = helper.make_tensor_value_info("logits", TensorProto.FLOAT, [1, n_out])
     graph = helper.make_graph(nodes, "tinykit_int8", [graph_in], [graph_out], inits)
     model = helper.make_model(
-        graph, opset_imports=[helper.make_opsetid("", 20), helper.make_opsetid(MS, 1)],
+        graph,
+        opset_imports=[helper.make_opsetid("", 20), helper.make_opsetid(MS, 1)],
         producer_name="tinykit",
     )
     model.ir_version = 10
@@ -132,11 +162,12 @@ def build_qop_model(g: QGraph, spec, *, int8_io: bool = False, unsigned: bool = 
     return model
 
 
-def export_onnx_qop(g: QGraph, spec, path: str | Path, *, int8_io: bool = False,
-                    unsigned: bool = False):
+def export_onnx_qop(
+    g: QGraph, spec, path: str | Path, *, int8_io: bool = False, unsigned: bool = False
+):
     import onnx
-
     from tinykit.exporters.artifact import Artifact
+
     from tinykit.fileio import atomic_path
 
     path = Path(path)

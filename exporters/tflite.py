@@ -101,8 +101,9 @@ def _float_io(data: bytes) -> bytes:
     return bytes(fu.convert_object_to_bytearray(model))
 
 
-def export_tflite_int8(qdq_module, spec, path: str | os.PathLike[str], *, int8_io: bool = True
-                       ) -> Artifact:
+def export_tflite_int8(
+    qdq_module, spec, path: str | os.PathLike[str], *, int8_io: bool = True
+) -> Artifact:
     """Full-int8 .tflite from tinykit's QDQ module: LiteRT's converter turns each
     DQ -> op -> Q group into an int8 kernel and keeps the scales it finds there (tinykit's).
     Input and output are int8 by default (the app quantizes with the manifest's parameters);
@@ -122,8 +123,11 @@ def export_tflite_int8(qdq_module, spec, path: str | os.PathLike[str], *, int8_i
             raise MissingDependencyError("litert-torch", "TFLite export") from e
         # the quantizer only switches the converter to static Q/DQ lowering; the numbers
         # come from the module's own quantize/dequantize calls
-        cfg = QuantConfig(pt2e_quantizer=PT2EQuantizer().set_global(
-            get_symmetric_quantization_config(is_per_channel=True)))
+        cfg = QuantConfig(
+            pt2e_quantizer=PT2EQuantizer().set_global(
+                get_symmetric_quantization_config(is_per_channel=True)
+            )
+        )
         example = torch.zeros(spec.shape, dtype=torch.float32)
         try:
             edge = litert_torch.convert(qdq_module.eval(), (example,), quant_config=cfg)
@@ -135,3 +139,39 @@ def export_tflite_int8(qdq_module, spec, path: str | os.PathLike[str], *, int8_i
     with atomic_path(path) as tmp:
         tmp.write_bytes(data)
     return Artifact(path, "tflite", "int8", metadata={"io": "int8" if int8_io else "float"})
+
+
+def tflite_ops(path: str | os.PathLike[str]) -> list[dict]:
+    """The operators of a .tflite file as written (before any delegate rewrites them): name and
+    the element types and quantization of their tensors."""
+    from ai_edge_litert import schema_py_generated as fb
+    from ai_edge_litert.tools import flatbuffer_utils as fu
+
+    model = fu.read_model_from_bytearray(bytearray(Path(path).read_bytes()))
+    names = {v: k for k, v in vars(fb.BuiltinOperator).items() if not k.startswith("_")}
+    types = {v: k.lower() for k, v in vars(fb.TensorType).items() if not k.startswith("_")}
+    sg = model.subgraphs[0]
+
+    def tensor(i: int) -> dict:
+        t = sg.tensors[i]
+        q = t.quantization
+        scale = list(q.scale) if q is not None and q.scale is not None else []
+        zp = list(q.zeroPoint) if q is not None and q.zeroPoint is not None else []
+        return {
+            "name": t.name.decode() if isinstance(t.name, bytes) else t.name,
+            "dtype": types[t.type],
+            "scale": scale,
+            "zero_point": zp,
+        }
+
+    out = []
+    for op in sg.operators:
+        code = fu.get_builtin_code_from_operator_code(model.operatorCodes[op.opcodeIndex])
+        out.append(
+            {
+                "op": names[code],
+                "inputs": [tensor(i) for i in op.inputs if i >= 0],
+                "outputs": [tensor(i) for i in op.outputs if i >= 0],
+            }
+        )
+    return out

@@ -20,11 +20,18 @@ def manifest_inputs(raw_x: np.ndarray, manifest: dict[str, Any], io: str) -> np.
 
 
 def verify_artifact(
-    artifact, raw_x: np.ndarray, y: np.ndarray, manifest: dict[str, Any],
-    torch_pred: np.ndarray, *, io: str = "float", progress: bool = True,
+    artifact,
+    raw_x: np.ndarray,
+    y: np.ndarray,
+    manifest: dict[str, Any],
+    torch_pred: np.ndarray,
+    *,
+    io: str = "float",
+    progress: bool = True,
 ) -> dict[str, float]:
     """Accuracy of the artifact itself, and its top-1 agreement with the PyTorch model."""
     from tinykit.exporters.artifact import open_runtime
+
     from tinykit.progress import progress_bar
 
     x = manifest_inputs(raw_x, manifest, io)

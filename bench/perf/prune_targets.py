@@ -19,10 +19,10 @@ from pathlib import Path
 
 def channel_target(tmp: Path, runs: int = 300) -> bool:
     import torch
-
     from tinykit.bench.latency import bench
     from tinykit.bench.macs import count_macs
     from tinykit.exporters.onnx import export_onnx
+
     from tinykit.models import build_model
     from tinykit.prune.channel import prune_channels
     from tinykit.spec import InputSpec
@@ -52,12 +52,16 @@ def channel_target(tmp: Path, runs: int = 300) -> bool:
             ok &= passed
         rows.append((name, macs, lat[name], mac_cut, lat_cut, passed))
     print("CIFAR-size ResNet-18, channel pruning (fp32 onnxruntime, 1 thread, median)")
-    print(f"{'model':<28} {'MACs':>12} {'latency ms':>11} {'MAC cut':>8} {'lat. cut':>9} "
-          f"{'lat/MAC':>8}  target")
+    print(
+        f"{'model':<28} {'MACs':>12} {'latency ms':>11} {'MAC cut':>8} {'lat. cut':>9} "
+        f"{'lat/MAC':>8}  target"
+    )
     for name, macs, ms, mc, lc, p in rows:
         ratio = f"{lc / mc:.2f}" if mc > 0 else "-"
-        print(f"{name:<28} {macs:>12,} {ms:>11.3f} {100 * mc:>7.1f}% {100 * lc:>8.1f}% "
-              f"{ratio:>8}  {'-' if name == 'baseline' else ('met' if p else 'MISSED')}")
+        print(
+            f"{name:<28} {macs:>12,} {ms:>11.3f} {100 * mc:>7.1f}% {100 * lc:>8.1f}% "
+            f"{ratio:>8}  {'-' if name == 'baseline' else ('met' if p else 'MISSED')}"
+        )
     return ok
 
 
@@ -67,16 +71,24 @@ def fine_target(tmp: Path) -> bool:
     from tinykit.sources import load_source
 
     src, ds = load_source(None, progress=False)
-    rec = Recipe(prune="fine", sparsity="auto", target_sparsity=0.7, quant="none",
-                 formats=["onnx"], bench_runs=20)
+    rec = Recipe(
+        prune="fine",
+        sparsity="auto",
+        target_sparsity=0.7,
+        quant="none",
+        formats=["onnx"],
+        bench_runs=20,
+    )
     rep = compress(src, ds, rec, out_dir=tmp / "fine", progress=False, log=lambda m: None)
     base, final = rep["baseline"]["accuracy"], rep["compressed"]["accuracy"]
     sp = rep["pruning"]["overall_sparsity"]
     ok = sp >= 0.70 and final >= base - 0.005
     print("\nReference digits ResNet-8, fine-grained pruning, per-layer sparsities from the scan")
     print(f"overall sparsity {100 * sp:.1f}%  (every layer exact: {rep['pruning']['all_exact']})")
-    print(f"test accuracy: baseline {100 * base:.2f}%, pruned + fine-tuned {100 * final:.2f}%, "
-          f"drop {100 * (base - final):.2f} points  target {'met' if ok else 'MISSED'}")
+    print(
+        f"test accuracy: baseline {100 * base:.2f}%, pruned + fine-tuned {100 * final:.2f}%, "
+        f"drop {100 * (base - final):.2f} points  target {'met' if ok else 'MISSED'}"
+    )
     return ok
 
 

@@ -9,14 +9,17 @@ from tinykit.quant.kmeans import CodebookUpdate, assign, kmeans_1d, quantize_kme
 
 def test_kmeans_1d_finds_obvious_clusters():
     v = np.array([0.0, 0.1, 0.9, 1.0, 1.1, 10.0, 10.2])
-    c = kmeans_1d(v, 3)
+    c, labels = kmeans_1d(v, 3)
     np.testing.assert_allclose(c, [0.05, 1.0, 10.1], atol=1e-12)
-    assert assign(v, c).tolist() == [0, 0, 1, 1, 1, 2, 2]
+    assert labels.tolist() == [0, 0, 1, 1, 1, 2, 2]
+    assert assign(v, c).tolist() == labels.tolist()
 
 
 def test_kmeans_1d_few_unique_values_are_exact():
     v = np.array([3.0, 3.0, -1.0, 2.0])
-    np.testing.assert_array_equal(kmeans_1d(v, 8), [-1.0, 2.0, 3.0])
+    c, labels = kmeans_1d(v, 8)
+    np.testing.assert_array_equal(c, [-1.0, 2.0, 3.0])
+    assert labels.tolist() == [2, 2, 0, 1]
 
 
 @pytest.mark.parametrize("bits", [2, 4])
@@ -25,8 +28,9 @@ def test_reconstruction_error_close_to_sklearn(bits):
 
     w = np.random.default_rng(0).standard_t(df=4, size=20000) * 0.05
     k = 2**bits
-    ours = kmeans_1d(w, k)
-    err_ours = np.mean((w - ours[assign(w, ours)]) ** 2)
+    ours, labels = kmeans_1d(w, k)
+    assert np.array_equal(labels, assign(w, ours))  # the binned labels are the exact nearest
+    err_ours = np.mean((w - ours[labels]) ** 2)
     km = KMeans(n_clusters=k, n_init=1, random_state=0).fit(w.reshape(-1, 1))
     err_sk = np.mean((w - km.cluster_centers_[km.labels_, 0]) ** 2)
     assert err_ours <= err_sk * 1.01

@@ -76,7 +76,7 @@ def test_toml_per_layer_table_and_linear(tmp_path):
     recipe = tmp_path / "r.toml"
     recipe.write_text(
         '[recipe]\nprune = "fine"\nquant = "linear"\nbits = 8\nfinetune_epochs = 1\n'
-        'formats = ["onnx"]\nbench_runs = 10\n'
+        'formats = ["onnx"]\nbench_runs = 10\ncalibration = "percentile"\n'
         '[recipe.sparsity]\n"stage3.conv2" = 0.9\n"stage2.conv2" = 0.5\n'
     )
     out = tmp_path / "out"
@@ -88,8 +88,43 @@ def test_toml_per_layer_table_and_linear(tmp_path):
     assert layers["stage2.conv2"]["zeros"] == 4608
     assert layers["stem.0"]["zeros"] == 0 and rep["pruning"]["all_exact"]
     art = rep["artifacts"][0]
-    assert art["precision"] == "int8-weights" and art["agreement"] >= 0.99
+    assert art["precision"] == "int8" and art["agreement"] >= 0.99
     assert art["size_bytes"] < 0.3 * rep["baseline"]["size_bytes"]  # int8 weights + scales
+    assert rep["quantization"]["method"] == "linear"
+    # pruned zeros stay zero through int8 (the x86 file's weights are 7-bit)
+    assert rep["compressed"]["nonzero_params"] <= rep["stages"][1]["nonzero_params"]
+
+
+def test_linear_int8_interface(tmp_path):
+    out = tmp_path / "out"
+    r = run_cli(
+        "compress",
+        "--quant",
+        "linear",
+        "--bits",
+        "8",
+        "--prune",
+        "none",
+        "--out",
+        str(out),
+        "--json",
+        "--quiet",
+        "--runs",
+        "20",
+    )
+    assert r.returncode == 0, r.stderr
+    rep = json.loads(r.stdout)
+    arts = {a["format"]: a for a in rep["artifacts"]}
+    assert set(arts) == {"onnx", "tflite"}
+    for a in arts.values():
+        assert a["precision"] == "int8"
+        assert a["agreement"] >= 0.99 and a["latency_ms"]["measured"] is True
+        assert a["accuracy"] >= rep["baseline"]["accuracy"] - 0.005
+    assert arts["tflite"]["io"] == "int8" and arts["onnx"]["io"] == "float"
+    man = json.loads((out / "bundle" / "digits-resnet8" / "manifest.json").read_text())
+    q = man["input"]["quantization"]
+    assert q["dtype"] == "int8" and q["scale"] == pytest.approx(2 / 255, rel=1e-6)
+    assert man["output"]["quantization"]["scale"] > 0
 
 
 def test_bad_layer_in_toml(tmp_path):

@@ -24,8 +24,9 @@ class ModelSource:
 class Compressor:
     """Runs one recipe on one model and data set, writing into ``out_dir`` (a staging folder)."""
 
-    def __init__(self, source: ModelSource, data, recipe, out_dir: Path, *, progress: bool = True,
-                 log=print):
+    def __init__(
+        self, source: ModelSource, data, recipe, out_dir: Path, *, progress: bool = True, log=print
+    ):
         self.src, self.data, self.recipe, self.out = source, data, recipe, Path(out_dir)
         self.progress, self.log = progress, log
         self.x_test = data.inputs("test")
@@ -57,8 +58,10 @@ class Compressor:
             onnx=os.path.relpath(path, self.out),
         )
         self.stages.append(m)
-        self.log(f"  {stage:<10} accuracy {100 * m['accuracy']:.2f}%  nonzero "
-                 f"{m['nonzero_params']:,}  MACs {m['macs']:,}")
+        self.log(
+            f"  {stage:<10} accuracy {100 * m['accuracy']:.2f}%  nonzero "
+            f"{m['nonzero_params']:,}  MACs {m['macs']:,}"
+        )
         return m
 
     def run(self) -> dict[str, Any]:
@@ -80,19 +83,29 @@ class Compressor:
         work = copy.deepcopy(model)
         pruning = None
         if r.prune != "none":
-            pruning = run_pruning(work, self.data, r, self.out, progress=self.progress,
-                                  log=self.log)
+            pruning = run_pruning(
+                work, self.data, r, self.out, progress=self.progress, log=self.log
+            )
             self.measure_stage("pruned", work.eval())
         quantized = None
         if r.quant != "none":
             quantized = run_quantization(work, self.data, r, progress=self.progress)
             work = quantized.model
-            self.measure_stage("quantized", work, eval_model=quantized.eval_model,
-                               write_onnx=quantized.write_onnx)
+            self.measure_stage(
+                "quantized", work, eval_model=quantized.eval_model, write_onnx=quantized.write_onnx
+            )
         final = self.stages[-1]
         artifacts = export_and_verify(
-            work, quantized, self.data, r, self.out, self.src.name, final, bench=self.bench,
-            progress=self.progress, log=self.log,
+            work,
+            quantized,
+            self.data,
+            r,
+            self.out,
+            self.src.name,
+            final,
+            bench=self.bench,
+            progress=self.progress,
+            log=self.log,
         )
         self.save_outputs(work, before)
         return {
@@ -114,16 +127,26 @@ class Compressor:
         from tinykit.checkpoint import Checkpoint, save_checkpoint
         from tinykit.plots import layer_weights, weight_histograms
 
-        save_checkpoint(self.out / "model.pt", model, Checkpoint(
-            arch=self.src.arch, spec=self.data.spec, state_dict={},
-            arch_kwargs=self.src.arch_kwargs, recipe=self.recipe.to_dict(),
-            metrics=public(self.stages[-1]),
-        ))
+        save_checkpoint(
+            self.out / "model.pt",
+            model,
+            Checkpoint(
+                arch=self.src.arch,
+                spec=self.data.spec,
+                state_dict={},
+                arch_kwargs=self.src.arch_kwargs,
+                recipe=self.recipe.to_dict(),
+                metrics=public(self.stages[-1]),
+            ),
+        )
         w0, w1 = layer_weights(before), layer_weights(model)
         folded = " (batch norm folded into both)" if self.recipe.quant != "none" else ""
-        weight_histograms(w0, {k: v for k, v in w1.items() if k in w0}, self.out / "weights.png",
-                          title=f"{self.src.name}: weights before (grey) and after compression"
-                          + folded)
+        weight_histograms(
+            w0,
+            {k: v for k, v in w1.items() if k in w0},
+            self.out / "weights.png",
+            title=f"{self.src.name}: weights before (grey) and after compression" + folded,
+        )
 
 
 def quantization_summary(q) -> dict[str, Any] | None:
@@ -131,15 +154,24 @@ def quantization_summary(q) -> dict[str, Any] | None:
     if q is None:
         return None
     if q.onnx_precision == "kmeans":
-        return {"method": "kmeans", "bits": q.encoding[next(iter(q.encoding))].bits,
-                "layers": len(q.encoding)}
+        return {
+            "method": "kmeans",
+            "bits": q.encoding[next(iter(q.encoding))].bits,
+            "layers": len(q.encoding),
+        }
     g = q.encoding.graph
     return {
         "method": "linear",
         "weight_bits": g.weight_bits,
-        "activations": {n.name: {"scale": n.out.scale, "zero_point": n.out.zero_point,
-                                 "kind": n.kind, **({"fused": n.act} if n.act else {})}
-                        for n in g.nodes},
+        "activations": {
+            n.name: {
+                "scale": n.out.scale,
+                "zero_point": n.out.zero_point,
+                "kind": n.kind,
+                **({"fused": n.act} if n.act else {}),
+            }
+            for n in g.nodes
+        },
         "float_ops": g.float_ops,
         **q.notes,
     }
@@ -151,8 +183,15 @@ def _size_note() -> str:
     return SIZE_NOTE
 
 
-def compress(source: ModelSource, data, recipe, *, out_dir: str | os.PathLike[str],
-             progress: bool = True, log=print) -> dict[str, Any]:
+def compress(
+    source: ModelSource,
+    data,
+    recipe,
+    *,
+    out_dir: str | os.PathLike[str],
+    progress: bool = True,
+    log=print,
+) -> dict[str, Any]:
     """Run ``recipe`` and write report.json, the bundle, the checkpoint and plots to ``out_dir``.
 
     The folder appears only when complete (it is built under a temporary name).

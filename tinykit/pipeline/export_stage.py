@@ -14,8 +14,9 @@ def _io_quant(q) -> dict[str, Any] | None:
     return None if q is None else {"scale": q.scale, "zero_point": q.zero_point, "dtype": "int8"}
 
 
-def export_and_verify(model, quantized, data, recipe, out: Path, name: str, final: dict, *,
-                      bench, progress: bool, log) -> list[dict]:
+def export_and_verify(
+    model, quantized, data, recipe, out: Path, name: str, final: dict, *, bench, progress: bool, log
+) -> list[dict]:
     """Bundle ``model`` (or its quantized form) as the recipe's formats; returns artifact
     records measured by running each file."""
     from tinykit.exporters.bundle import artifact_entry, copy_runtime_files, manifest, write_bundle
@@ -31,7 +32,11 @@ def export_and_verify(model, quantized, data, recipe, out: Path, name: str, fina
     for fmt in recipe.formats:
         path = bundle / f"model.{precision}.{'onnx' if fmt == 'onnx' else 'tflite'}"
         if quantized is None:
-            art = export_onnx(model, spec, path) if fmt == "onnx" else export_tflite(model, spec, path)
+            art = (
+                export_onnx(model, spec, path)
+                if fmt == "onnx"
+                else export_tflite(model, spec, path)
+            )
             prec, io = "fp32", "float"
         elif fmt == "onnx":
             art = quantized.write_onnx(path, spec)
@@ -39,15 +44,24 @@ def export_and_verify(model, quantized, data, recipe, out: Path, name: str, fina
         else:
             art = quantized.write_tflite(path, spec)
             prec = quantized.tflite_precision if quantized.tflite_precision == "fp32" else precision
-            io = "int8" if quantized.tflite_precision != "fp32" and quantized.tflite_int8_io else "float"
+            io = (
+                "int8"
+                if quantized.tflite_precision != "fp32" and quantized.tflite_int8_io
+                else "float"
+            )
         extra = {"io": io}
         if quantized and fmt in quantized.notes:
             extra["weights"] = quantized.notes[fmt]
         if quantized and "weights" in quantized.notes and prec == "int8":
             extra["weights"] = quantized.notes["weights"]
         made.append((art, artifact_entry(art.path, bundle, fmt, prec, **extra)))
-    man = manifest(name, spec, [e for _, e in made], output_shape=[1, spec.num_classes],
-                   metrics={k: final[k] for k in ("accuracy", "macs", "nonzero_params")})
+    man = manifest(
+        name,
+        spec,
+        [e for _, e in made],
+        output_shape=[1, spec.num_classes],
+        metrics={k: final[k] for k in ("accuracy", "macs", "nonzero_params")},
+    )
     if quantized is not None and quantized.input_quant is not None:
         g = quantized.encoding.graph
         man["input"]["quantization"] = _io_quant(quantized.input_quant)
@@ -55,8 +69,9 @@ def export_and_verify(model, quantized, data, recipe, out: Path, name: str, fina
     copy_runtime_files(bundle)
     records = []
     for art, entry in made:
-        v = verify_artifact(art, data.test.x, data.test.y, man, final["_pred"], io=entry["io"],
-                            progress=progress)
+        v = verify_artifact(
+            art, data.test.x, data.test.y, man, final["_pred"], io=entry["io"], progress=progress
+        )
         rec = {
             "path": os.path.relpath(art.path, out),
             "format": entry["format"],
@@ -71,10 +86,13 @@ def export_and_verify(model, quantized, data, recipe, out: Path, name: str, fina
             "latency_ms": bench(art.path),
         }
         records.append(rec)
-        entry.update(accuracy=rec["accuracy"], agreement=rec["agreement"],
-                     size_bytes=rec["size_bytes"])
-        log(f"  {entry['path']:<24} accuracy {100 * v['accuracy']:.2f}%  "
-            f"agreement {100 * v['agreement']:.2f}%")
+        entry.update(
+            accuracy=rec["accuracy"], agreement=rec["agreement"], size_bytes=rec["size_bytes"]
+        )
+        log(
+            f"  {entry['path']:<24} accuracy {100 * v['accuracy']:.2f}%  "
+            f"agreement {100 * v['agreement']:.2f}%"
+        )
     man["metrics"]["size_bytes"] = min(r["size_bytes"] for r in records) if records else None
     write_bundle(bundle, man)
     return records

@@ -27,14 +27,17 @@ def auto_sparsity(model, data, recipe, out: Path, *, progress: bool, log) -> dic
     from tinykit.plots import param_bars, sensitivity_curves
     from tinykit.prune.sensitivity import choose_sparsities, overall_sparsity, scan_sensitivity
 
-    scan = scan_sensitivity(model, data.inputs("val"), data.val.y, sparsities=recipe.scan_grid,
-                            progress=progress)
+    scan = scan_sensitivity(
+        model, data.inputs("val"), data.val.y, sparsities=recipe.scan_grid, progress=progress
+    )
     chosen = choose_sparsities(scan, max_drop=recipe.max_drop, target=recipe.target_sparsity)
     write_json(out / "sensitivity.json", {**scan.to_dict(), "chosen": chosen})
     sensitivity_curves(scan, out / "sensitivity.png", chosen=chosen)
     param_bars(scan.params, out / "params.png")
-    log(f"  auto sparsity: {100 * overall_sparsity(chosen, scan.params):.1f}% overall "
-        f"({', '.join(f'{n} {s:.2f}' for n, s in chosen.items())})")
+    log(
+        f"  auto sparsity: {100 * overall_sparsity(chosen, scan.params):.1f}% overall "
+        f"({', '.join(f'{n} {s:.2f}' for n, s in chosen.items())})"
+    )
     return chosen
 
 
@@ -54,8 +57,14 @@ def run_pruning(model, data, recipe, out: Path, *, progress: bool, log) -> dict[
         if sparsity == "auto":
             sparsity = auto_sparsity(model, data, recipe, out, progress=progress, log=log)
         masks = prune_fine(model, sparsity)
-        fit(model, data, cfg, after_step=masks.apply, desc="fine-tune (masks held)",
-            progress=progress)
+        fit(
+            model,
+            data,
+            cfg,
+            after_step=masks.apply,
+            desc="fine-tune (masks held)",
+            progress=progress,
+        )
         masks.apply()
         targets = {
             n: float(sparsity.get(n, 0.0)) if isinstance(sparsity, dict) else float(sparsity)
@@ -73,7 +82,12 @@ def run_pruning(model, data, recipe, out: Path, *, progress: bool, log) -> dict[
     from tinykit.prune.channel import prune_channels
     from tinykit.transforms import module_shapes
 
-    prune_channels(model, torch.zeros(data.spec.shape), recipe.ratio,
-                   importance=recipe.importance, round_to=recipe.round_to)
+    prune_channels(
+        model,
+        torch.zeros(data.spec.shape),
+        recipe.ratio,
+        importance=recipe.importance,
+        round_to=recipe.round_to,
+    )
     fit(model, data, cfg, desc="fine-tune (channel-pruned)", progress=progress)
     return {"method": "channel", "layers": module_shapes(model)}

@@ -60,21 +60,37 @@ def run_quantization(model, data, recipe, *, progress: bool) -> Quantized:
         epochs = recipe.qat_epochs_resolved
         if epochs:
             cfg = TrainConfig(epochs=epochs, lr=recipe.finetune_lr / 2, seed=recipe.seed)
-            fit(model, data, cfg, after_step=CodebookUpdate(model, books),
-                desc=f"k-means {recipe.bits}-bit fine-tune", progress=progress)
+            fit(
+                model,
+                data,
+                cfg,
+                after_step=CodebookUpdate(model, books),
+                desc=f"k-means {recipe.bits}-bit fine-tune",
+                progress=progress,
+            )
         model.eval()
         precision = f"kmeans{recipe.bits}"
         return Quantized(
-            model=model, eval_model=model, precision=precision, onnx_precision="kmeans",
-            tflite_precision="fp32", encoding=books,
+            model=model,
+            eval_model=model,
+            precision=precision,
+            onnx_precision="kmeans",
+            tflite_precision="fp32",
+            encoding=books,
             notes={"tflite": f"{precision} values stored decoded as fp32"},
         )
     from tinykit.quant.linear import quantize_linear
 
     res = quantize_linear(
-        model, data, bits=recipe.bits, calibration=recipe.calibration,
-        samples=recipe.calibration_samples, qat_epochs=recipe.qat_epochs_resolved,
-        lr=recipe.finetune_lr / 2, seed=recipe.seed, progress=progress,
+        model,
+        data,
+        bits=recipe.bits,
+        calibration=recipe.calibration,
+        samples=recipe.calibration_samples,
+        qat_epochs=recipe.qat_epochs_resolved,
+        lr=recipe.finetune_lr / 2,
+        seed=recipe.seed,
+        progress=progress,
     )
     notes = {}
     if recipe.bits < 8:
@@ -87,7 +103,13 @@ def run_quantization(model, data, recipe, *, progress: bool) -> Quantized:
     if res.graph.float_ops:
         notes["float_ops"] = ", ".join(res.graph.float_ops)
     return Quantized(
-        model=res.float_model, eval_model=res.qdq, precision="int8", onnx_precision="int8",
-        tflite_precision="int8", encoding=res, notes=notes, input_quant=res.graph.input.out,
+        model=res.float_model,
+        eval_model=res.qdq,
+        precision="int8",
+        onnx_precision="int8",
+        tflite_precision="int8",
+        encoding=res,
+        notes=notes,
+        input_quant=res.graph.input.out,
         tflite_int8_io=recipe.tflite_io == "int8",
     )

@@ -29,9 +29,9 @@ class QParams:
         return np.clip(q, QMIN, QMAX).astype(np.int8)
 
     def dequantize(self, q: np.ndarray) -> np.ndarray:
-        return ((np.asarray(q, dtype=np.float32) - self.zero_point) * np.float32(self.scale)).astype(
-            np.float32
-        )
+        return (
+            (np.asarray(q, dtype=np.float32) - self.zero_point) * np.float32(self.scale)
+        ).astype(np.float32)
 
 
 def qparams_from_range(lo: float, hi: float) -> QParams:
@@ -75,8 +75,14 @@ class RangeObserver:
     def values(self) -> np.ndarray:
         return np.concatenate(self.samples) if self.samples else np.zeros(0, np.float32)
 
-    def qparams(self, method: str, *, lo_cap: float | None = None, hi_cap: float | None = None,
-                percentile: float = 99.99) -> QParams:
+    def qparams(
+        self,
+        method: str,
+        *,
+        lo_cap: float | None = None,
+        hi_cap: float | None = None,
+        percentile: float = 99.99,
+    ) -> QParams:
         """Quantization parameters by ``method``; caps come from fused ReLU (0) or ReLU6 (6)."""
         if self.count == 0:
             raise TinykitError("a calibration observer saw no data: the calibration set is empty")

@@ -28,26 +28,45 @@ def _lloyd_weighted(points: np.ndarray, weights: np.ndarray, centroids: np.ndarr
         tot = np.bincount(lab, weights=weights * points, minlength=len(c))
         new = np.where(cnt > 0, tot / np.maximum(cnt, 1e-300), c)
         new.sort()
-        if np.allclose(new, c, rtol=0, atol=1e-12 * (abs(c).max() + 1e-30)):
-            c = new
-            break
+        done = float(np.abs(new - c).max()) <= 1e-12 * (float(np.abs(c).max()) + 1e-30)
         c = new
+        if done:
+            break
     return c
 
 
-def kmeans_1d(values: np.ndarray, k: int, *, iters: int = 100, exact_steps: int = 2) -> np.ndarray:
-    """Sorted centroids (float64, length <= k) minimizing squared error on scalar ``values``."""
+def _binned_labels(v, idx, c, lo: float, width: float, nb: int) -> np.ndarray:
+    """Nearest-centroid labels via the histogram bins: one table lookup per value, and a
+    binary search only for values in the few bins that straddle a decision boundary."""
+    bounds = (c[1:] + c[:-1]) / 2
+    edges = lo + np.arange(nb + 1) * width
+    lab_edge = np.searchsorted(bounds, edges)
+    lab = lab_edge[:-1][idx]
+    straddles = lab_edge[:-1] != lab_edge[1:]
+    if straddles.any():
+        amb = np.flatnonzero(straddles[idx])
+        lab[amb] = np.searchsorted(bounds, v[amb])
+    return lab
+
+
+def kmeans_1d(
+    values: np.ndarray, k: int, *, iters: int = 100, exact_steps: int = 2
+) -> tuple[np.ndarray, np.ndarray]:
+    """Sorted centroids (float64, length <= k) minimizing squared error on scalar ``values``,
+    and each value's label."""
     v = np.asarray(values, dtype=np.float64).ravel()
     if v.size == 0:
-        return np.zeros(0)
-    uniq = np.unique(v) if v.size <= 4 * k else None
-    if uniq is not None and uniq.size <= k:
-        return uniq
+        return np.zeros(0), np.zeros(0, dtype=np.int64)
+    if v.size <= 4 * k:
+        uniq = np.unique(v)
+        if uniq.size <= k:
+            return uniq, np.searchsorted(uniq, v)
     lo, hi = float(v.min()), float(v.max())
     if lo == hi:
-        return np.array([lo])
+        return np.array([lo]), np.zeros(v.size, dtype=np.int64)
     nb = min(HIST_BINS, max(4 * k, v.size))
-    idx = np.minimum(((v - lo) * (nb / (hi - lo))).astype(np.int64), nb - 1)
+    width = (hi - lo) / nb
+    idx = np.minimum(((v - lo) / width).astype(np.int64), nb - 1)
     cnt = np.bincount(idx, minlength=nb).astype(np.float64)
     tot = np.bincount(idx, weights=v, minlength=nb)
     keep = cnt > 0
@@ -55,20 +74,18 @@ def kmeans_1d(values: np.ndarray, k: int, *, iters: int = 100, exact_steps: int 
     # quantile initialisation from the histogram's cumulative counts
     cdf = np.cumsum(w) / w.sum()
     q = (np.arange(k) + 0.5) / k
-    init = pts[np.minimum(np.searchsorted(cdf, q), len(pts) - 1)]
-    init = np.unique(init)
+    init = np.unique(pts[np.minimum(np.searchsorted(cdf, q), len(pts) - 1)])
     if init.size < k:  # spread the missing ones between extremes
         extra = np.linspace(lo, hi, k - init.size + 2)[1:-1]
         init = np.unique(np.concatenate([init, extra]))
     c = _lloyd_weighted(pts, w, init, iters)
     for _ in range(exact_steps):  # exact steps on the raw values remove the binning error
-        bounds = (c[1:] + c[:-1]) / 2
-        lab = np.searchsorted(bounds, v)
+        lab = _binned_labels(v, idx, c, lo, width, nb)
         n = np.bincount(lab, minlength=len(c))
         s = np.bincount(lab, weights=v, minlength=len(c))
         c = np.where(n > 0, s / np.maximum(n, 1), c)
         c.sort()
-    return c
+    return c, _binned_labels(v, idx, c, lo, width, nb)
 
 
 def assign(values: np.ndarray, centroids: np.ndarray) -> np.ndarray:
@@ -108,15 +125,13 @@ def _fit_codebook(
     flat = w.ravel().astype(np.float64)
     zero = flat == 0
     if keep_zero and zero.any():
-        cents = kmeans_1d(flat[~zero], k - 1)
+        cents, nz_labels = kmeans_1d(flat[~zero], k - 1)
         cents = np.concatenate([[0.0], cents])
         labels = np.zeros(flat.size, dtype=np.int64)
-        if len(cents) > 1:
-            labels[~zero] = 1 + assign(flat[~zero], cents[1:])
+        labels[~zero] = 1 + nz_labels
         zero_index: int | None = 0
     else:
-        cents = kmeans_1d(flat, k)
-        labels = assign(flat, cents)
+        cents, labels = kmeans_1d(flat, k)
         zero_index = None
     out = np.zeros(k)
     out[: len(cents)] = cents

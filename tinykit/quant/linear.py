@@ -18,7 +18,6 @@ from tinykit.errors import TinykitError
 from tinykit.quant.calibrate import METHODS
 from tinykit.quant.qgraph import QGraph, build_qgraph
 
-
 X86_WEIGHT_BITS = 7
 
 
@@ -30,8 +29,14 @@ class LinearQuantized:
     x86_graph: QGraph  # same activations, weights at most 7 bits (the x86 ONNX artifact)
 
 
-def calibration_batches(x: np.ndarray, *, samples: int, seed: int, batch: int = 128,
-                        expected_shape: tuple[int, ...] | None = None) -> list[torch.Tensor]:
+def calibration_batches(
+    x: np.ndarray,
+    *,
+    samples: int,
+    seed: int,
+    batch: int = 128,
+    expected_shape: tuple[int, ...] | None = None,
+) -> list[torch.Tensor]:
     """A seeded subset of (training) inputs, in batches."""
     if len(x) == 0 or samples < 1:
         raise TinykitError("the calibration set is empty: give at least one training input")
@@ -46,8 +51,16 @@ def calibration_batches(x: np.ndarray, *, samples: int, seed: int, batch: int = 
 
 
 def quantize_linear(
-    model: nn.Module, data, *, bits: int = 8, calibration: str = "minmax", samples: int = 512,
-    qat_epochs: int = 0, lr: float = 5e-4, seed: int = 0, progress: bool = True,
+    model: nn.Module,
+    data,
+    *,
+    bits: int = 8,
+    calibration: str = "minmax",
+    samples: int = 512,
+    qat_epochs: int = 0,
+    lr: float = 5e-4,
+    seed: int = 0,
+    progress: bool = True,
 ) -> LinearQuantized:
     """Fold batch norm (in place), calibrate on ``data``'s training split, quantize."""
     from tinykit.quant.qdq import build_qdq_module
@@ -58,21 +71,28 @@ def quantize_linear(
     if not 2 <= bits <= 8:
         raise TinykitError(f"linear quantization needs --bits 2-8, got {bits}")
     fold_batchnorm(model)
-    batches = calibration_batches(data.inputs("train"), samples=samples, seed=seed,
-                                  expected_shape=data.spec.shape)
+    batches = calibration_batches(
+        data.inputs("train"), samples=samples, seed=seed, expected_shape=data.spec.shape
+    )
     g, gm = build_qgraph(model, batches, bits=bits, method=calibration, progress=progress)
     if qat_epochs:
         from tinykit.quant.qat import qat_module
         from tinykit.train import TrainConfig, fit
 
         qm = qat_module(gm, g)
-        fit(qm, data, TrainConfig(epochs=qat_epochs, lr=lr, seed=seed),
-            params=list(model.parameters()), desc=f"int{bits} quantization-aware fine-tune",
-            progress=progress)
+        fit(
+            qm,
+            data,
+            TrainConfig(epochs=qat_epochs, lr=lr, seed=seed),
+            params=list(model.parameters()),
+            desc=f"int{bits} quantization-aware fine-tune",
+            progress=progress,
+        )
         model.eval()
         g, gm = build_qgraph(model, batches, bits=bits, method=calibration, progress=progress)
-    return LinearQuantized(graph=g, qdq=build_qdq_module(gm, g), float_model=model,
-                           x86_graph=x86_variant(gm, g))
+    return LinearQuantized(
+        graph=g, qdq=build_qdq_module(gm, g), float_model=model, x86_graph=x86_variant(gm, g)
+    )
 
 
 def x86_variant(gm, g: QGraph) -> QGraph:

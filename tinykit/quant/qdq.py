@@ -88,7 +88,7 @@ def build_qdq_module(gm: fx.GraphModule, g: QGraph) -> fx.GraphModule:
             last = nodes[qn.fx_nodes[-1]]
             with graph.inserting_after(last):
                 dq = graph.call_function(_qdq_act, (last, qn.out.scale, qn.out.zero_point))
-            last.replace_all_uses_with(dq, delete_user_cb=lambda u: u is not dq)
+            last.replace_all_uses_with(dq, delete_user_cb=lambda u, dq=dq: u is not dq)
     graph.lint()
     gm.recompile()
     # drop the float conv/linear modules: their weights live in the buffers now

@@ -137,8 +137,13 @@ def _classify(node: fx.Node, mods: dict[str, nn.Module]) -> str:
 
 
 def _tensor_args(node: fx.Node) -> list[fx.Node]:
-    return [a for a in node.args if isinstance(a, fx.Node) and a.op != "get_attr"
-            and not (a.op == "call_method" and a.target == "size")]
+    return [
+        a
+        for a in node.args
+        if isinstance(a, fx.Node)
+        and a.op != "get_attr"
+        and not (a.op == "call_method" and a.target == "size")
+    ]
 
 
 def _pair(v) -> tuple[int, int]:
@@ -173,9 +178,9 @@ def trace(model: nn.Module) -> fx.GraphModule:
         ) from e
     mods = dict(gm.named_modules())
     for n in list(gm.graph.nodes):
-        noop = (n.op == "call_module" and isinstance(mods[n.target], (nn.Identity, nn.Dropout))) or (
-            n.op == "call_function" and n.target is F.dropout
-        )
+        noop = (
+            n.op == "call_module" and isinstance(mods[n.target], (nn.Identity, nn.Dropout))
+        ) or (n.op == "call_function" and n.target is F.dropout)
         if noop:
             n.replace_all_uses_with(n.args[0])
             gm.graph.erase_node(n)
@@ -203,8 +208,13 @@ def build_structure(gm: fx.GraphModule) -> QGraph:
             output = produced[arg.name]
             continue
         ins = [produced[a.name] for a in _tensor_args(n) if a.name in produced]
-        qn = QNode(name=n.name, kind=k, inputs=ins, fx_nodes=[n.name],
-                   module=n.target if n.op == "call_module" else None)
+        qn = QNode(
+            name=n.name,
+            kind=k,
+            inputs=ins,
+            fx_nodes=[n.name],
+            module=n.target if n.op == "call_module" else None,
+        )
         if k in ("relu", "relu6"):
             qn.kind, qn.act = "relu", k
         if k in ("conv", "linear", "add") and len(n.users) == 1:
@@ -230,13 +240,15 @@ def build_structure(gm: fx.GraphModule) -> QGraph:
 
 # --- calibration and weights ---------------------------------------------------------------
 
+
 def _last_fx(qn: QNode) -> str:
     return qn.fx_nodes[-1]
 
 
 @torch.no_grad()
-def calibrate(gm: fx.GraphModule, g: QGraph, batches, *, method: str = "minmax",
-              progress: bool = True) -> None:
+def calibrate(
+    gm: fx.GraphModule, g: QGraph, batches, *, method: str = "minmax", progress: bool = True
+) -> None:
     """Observe every requantizing op's output over ``batches`` and set its QParams."""
     from tinykit.progress import progress_bar
 
@@ -296,12 +308,17 @@ def quantize_weights(gm: fx.GraphModule, g: QGraph, bits: int) -> None:
         if isinstance(m, nn.Conv2d):
             if m.padding_mode != "zeros" or isinstance(m.padding, str):
                 raise TinykitError(f"{n.module}: only zero, explicit padding can be quantized")
-            n.attrs = {"stride": tuple(m.stride), "padding": tuple(m.padding),
-                       "dilation": tuple(m.dilation), "groups": m.groups}
+            n.attrs = {
+                "stride": tuple(m.stride),
+                "padding": tuple(m.padding),
+                "dilation": tuple(m.dilation),
+                "groups": m.groups,
+            }
 
 
-def build_qgraph(model: nn.Module, batches, *, bits: int = 8, method: str = "minmax",
-                 progress: bool = True) -> tuple[QGraph, fx.GraphModule]:
+def build_qgraph(
+    model: nn.Module, batches, *, bits: int = 8, method: str = "minmax", progress: bool = True
+) -> tuple[QGraph, fx.GraphModule]:
     """Trace, fuse, calibrate on ``batches`` (float tensors) and quantize ``model``'s weights."""
     gm = trace(model.eval())
     g = build_structure(gm)
