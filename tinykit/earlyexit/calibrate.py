@@ -11,10 +11,11 @@ validation decisions), and the risk of a setting is the expected number of early
 disagree with the full network. A setting must keep both that expected count and the counted
 validation errors within the target.
 
-The search walks a path of threshold settings from "nobody exits early" (every threshold 1)
-to "everybody leaves at the first head"; each step lowers the one head's threshold that buys
-the most MACs per unit of added risk. Thresholds sit halfway between neighbouring validation
-confidences. The target then picks its point on the path.
+The search prices risk in MACs: for each price, from dear to cheap, coordinate descent sets
+each head's threshold to minimise MACs + price x risk given the others. The settings found
+form a path from "nobody exits early" (every threshold 1) towards "everybody leaves at the
+first head"; the target picks its point on that path. Thresholds sit halfway between
+neighbouring validation confidences.
 """
 
 from __future__ import annotations
@@ -52,14 +53,15 @@ class ExitOutputs:
         return len(self.labels)
 
 
-def evaluate(out: ExitOutputs, thresholds: Sequence[float], cumulative_macs: Sequence[int]
-             ) -> dict:
-    """Accuracy, average MACs and the share of inputs leaving at each exit."""
+def evaluate(out: ExitOutputs, thresholds: Sequence[float], cumulative_macs: Sequence[int],
+             full_macs: float | None = None) -> dict:
+    """Accuracy, average MACs and the share of inputs leaving at each exit. ``mac_ratio`` is
+    against ``full_macs``, the network without exits (default: the last exit's MACs)."""
     ex = exit_index(out.conf, thresholds)
     pred = exit_predictions(out.preds, ex)
     n = len(out)
     counts = np.bincount(ex, minlength=out.heads + 1)
-    full = float(cumulative_macs[-1])
+    full = float(full_macs if full_macs is not None else cumulative_macs[-1])
     avg = average_macs(ex, cumulative_macs)
     acc_at = []
     for k in range(out.heads + 1):
@@ -123,14 +125,26 @@ def _cost(out: ExitOutputs, exits: np.ndarray, cum: np.ndarray, q: np.ndarray
     return (pred != out.labels[None, :]).sum(1), risk, cum[exits].sum(1)
 
 
-def threshold_path(out: ExitOutputs, cumulative_macs: Sequence[int]) -> list[dict]:
-    """Greedy path of threshold settings; each point has thresholds, counted errors, expected
-    disagreements with the full network (risk) and average MACs."""
+def _exits_for(out: ExitOutputs, settings: np.ndarray) -> np.ndarray:
+    """Exit of every input under each row of thresholds ``settings`` (S, H) -> (S, N)."""
+    ok = out.conf[None, :, :] >= settings[:, :, None]
+    return np.where(ok.any(1), ok.argmax(1), out.heads)
+
+
+def threshold_path(out: ExitOutputs, cumulative_macs: Sequence[int],
+                   prices: Sequence[float] = tuple(np.logspace(-3, 5, 81))) -> list[dict]:
+    """Threshold settings trading MACs for risk, from cautious to eager.
+
+    For each price of risk (MACs as a share of the full network's, per unit of expected
+    disagreement rate) the thresholds minimise ``MACs + price * risk`` by coordinate descent
+    over each head's candidates, warm-started from the previous, dearer price. Each point has
+    thresholds, counted errors, expected disagreements (risk) and average MACs.
+    """
     cum = np.asarray(cumulative_macs, dtype=np.float64)
     q = agreement_probability(out)
     h, n = out.conf.shape
     cands = [candidate_thresholds(out.conf[k]) for k in range(h)]
-    pos = [0] * h
+    pos = [0] * h  # every threshold at 1.0: nobody leaves early
 
     def point() -> dict:
         t = [float(cands[k][pos[k]]) for k in range(h)]
@@ -139,31 +153,22 @@ def threshold_path(out: ExitOutputs, cumulative_macs: Sequence[int]) -> list[dic
                 "average_macs": float(m[0] / n)}
 
     path = [point()]
-    while any(pos[k] < len(cands[k]) - 1 for k in range(h)):
-        cur_r, cur_m = path[-1]["risk"], path[-1]["average_macs"] * n
-        best, best_key = None, None
-        for k in range(h):
-            rest = np.arange(pos[k] + 1, len(cands[k]))
-            if not len(rest):
-                continue
-            ts = np.repeat(np.array([cands[j][pos[j]] for j in range(h)])[None, :], len(rest), 0)
-            ts[:, k] = cands[k][rest]
-            ok = out.conf[None, :, :] >= ts[:, :, None]  # (S, H, N)
-            _, r, m = _cost(out, np.where(ok.any(1), ok.argmax(1), h), cum, q)
-            dr, dm = r - cur_r, cur_m - m  # dm: MACs saved (>= 0)
-            for j in range(len(rest)):
-                if dm[j] <= 0:
-                    continue
-                # moves that lower the risk first (biggest saving), then the least added risk
-                # per MAC saved
-                key = (0, -dm[j], dr[j]) if dr[j] <= 0 else (1, dr[j] / dm[j], -dm[j])
-                if best_key is None or key < best_key:
-                    best, best_key = (k, int(rest[j])), key
-        if best is None:  # no move saves MACs: step the first head that can still move
-            k = next(k for k in range(h) if pos[k] < len(cands[k]) - 1)
-            best = (k, pos[k] + 1)
-        pos[best[0]] = best[1]
-        path.append(point())
+    for price in sorted(prices, reverse=True):
+        for _ in range(20):  # coordinate descent; a full round without change ends it
+            changed = False
+            for k in range(h):
+                ts = np.repeat(np.array([cands[j][pos[j]] for j in range(h)])[None, :],
+                               len(cands[k]), 0)
+                ts[:, k] = cands[k]
+                _, r, m = _cost(out, _exits_for(out, ts), cum, q)
+                j = int(np.argmin(m / (n * cum[-1]) + price * r / n))
+                if j != pos[k]:
+                    pos[k], changed = j, True
+            if not changed:
+                break
+        p = point()
+        if p["thresholds"] != path[-1]["thresholds"]:
+            path.append(p)
     return path
 
 
@@ -192,14 +197,15 @@ class Target:
         return {"mac_budget": self.mac_budget}
 
 
-def calibrate(out: ExitOutputs, cumulative_macs: Sequence[int], target: Target
-              ) -> tuple[list[float], list[dict]]:
-    """Thresholds meeting ``target`` on ``out`` (the validation split), and the path searched."""
+def calibrate(out: ExitOutputs, cumulative_macs: Sequence[int], target: Target,
+              full_macs: float | None = None) -> tuple[list[float], list[dict]]:
+    """Thresholds meeting ``target`` on ``out`` (the validation split), and the path searched.
+    A MAC budget is a fraction of ``full_macs`` (default: the last exit's MACs)."""
     if len(out) == 0:
         raise TinykitError("the validation split is empty: calibration needs validation inputs")
     path = threshold_path(out, cumulative_macs)
     n = len(out)
-    full = float(cumulative_macs[-1])
+    full = float(full_macs if full_macs is not None else cumulative_macs[-1])
     if target.max_drop is not None:
         base = int((out.preds[-1] != out.labels).sum())
         allowed = target.max_drop / 100 * n
@@ -221,7 +227,7 @@ def calibrate(out: ExitOutputs, cumulative_macs: Sequence[int], target: Target
     return best["thresholds"], path
 
 
-def sweep(out: ExitOutputs, cumulative_macs: Sequence[int], grid: Sequence[float] = SWEEP
-          ) -> list[dict]:
+def sweep(out: ExitOutputs, cumulative_macs: Sequence[int], grid: Sequence[float] = SWEEP,
+          full_macs: float | None = None) -> list[dict]:
     """One shared threshold for every head, for each value of ``grid``."""
-    return [evaluate(out, [t] * out.heads, cumulative_macs) for t in grid]
+    return [evaluate(out, [t] * out.heads, cumulative_macs, full_macs) for t in grid]

@@ -125,6 +125,10 @@ class EarlyExitRun:
         r, ds = self.recipe, self.data
         backbone = self.src.model
         exits = resolve_exits(backbone, r.exits)
+        if r.thresholds is not None:  # before any training: a wrong count fails at once
+            from tinykit.earlyexit.decide import check_thresholds
+
+            check_thresholds(r.thresholds, len(exits))
         model = attach_heads(backbone, exits, torch.zeros(ds.spec.shape),
                              num_classes=ds.spec.num_classes, config=r.head, seed=r.seed)
         self.log(f"heads after {', '.join(exits)} ({r.train.mode} training)")
@@ -162,13 +166,14 @@ class EarlyExitRun:
         if r.thresholds is not None:
             thresholds = check_thresholds(r.thresholds, len(model.heads))
         else:
-            thresholds, path = calibrate(val, macs.cumulative, r.target)
-        test_eval = evaluate(test, thresholds, macs.cumulative)
+            thresholds, path = calibrate(val, macs.cumulative, r.target, macs.full)
+        test_eval = evaluate(test, thresholds, macs.cumulative, macs.full)
         self.log(f"test: accuracy {100 * test_eval['accuracy']:.2f}% (full network "
                  f"{100 * test_eval['full_accuracy']:.2f}%), average MACs "
                  f"{100 * test_eval['mac_ratio']:.1f}% of the full network's")
         torch_exits = exit_index(test.conf, thresholds)
         torch_preds = exit_predictions(test.preds, torch_exits)
+        test_eval["exits"] = torch_exits.tolist()  # per test input, in split order
         depth = self.difficulty(model)
         report: dict[str, Any] = {
             "model": self.src.name,
@@ -187,12 +192,12 @@ class EarlyExitRun:
                 "split": "validation",
                 "target": None if r.thresholds is not None else r.target.to_dict(),
                 "fixed": r.thresholds is not None,
-                "val": evaluate(val, thresholds, macs.cumulative),
+                "val": evaluate(val, thresholds, macs.cumulative, macs.full),
                 "path": path,
             },
             "test": test_eval,
-            "sweep": {"test": sweep(test, macs.cumulative, r.sweep),
-                      "val": sweep(val, macs.cumulative, r.sweep)},
+            "sweep": {"test": sweep(test, macs.cumulative, r.sweep, macs.full),
+                      "val": sweep(val, macs.cumulative, r.sweep, macs.full)},
             "difficulty": {
                 **{k: v for k, v in depth.to_dict().items() if k != "examples"},
                 "exit_vs_depth": exit_vs_depth(depth.depth, torch_exits, depth.num_blocks + 1,
