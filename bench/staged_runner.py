@@ -70,16 +70,14 @@ def _onnx_session(path: str, threads: int):
 def _tflite_interpreter(path: str, threads: int):
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
     try:
-        from ai_edge_litert.interpreter import Interpreter
-
         import ai_edge_litert
+        from ai_edge_litert.interpreter import Interpreter
 
         version = "ai-edge-litert " + getattr(ai_edge_litert, "__version__", "unknown")
     except ImportError:
         try:
-            from tflite_runtime.interpreter import Interpreter
-
             import tflite_runtime
+            from tflite_runtime.interpreter import Interpreter
 
             version = "tflite-runtime " + getattr(tflite_runtime, "__version__", "unknown")
         except ImportError as e:

@@ -29,9 +29,8 @@ def _options(f):
         click.option("--head-pool", type=click.IntRange(min=1), default=4, show_default=True,
                      help="Each head pools its block's feature map to at most N x N cells "
                      "before its linear layer."),
-        click.option("--head-pooling", type=click.Choice(["avg", "max"]),
-                     help="Pooling of the heads (default: avg; max with --int8-heads, whose "
-                     "int8 graph has no windowed average pool)."),
+        click.option("--head-pooling", type=click.Choice(["avg", "max"]), default="avg",
+                     show_default=True, help="Pooling of the heads."),
         click.option("--head-hidden", type=click.IntRange(min=0), default=0, show_default=True,
                      help="Hidden units of a two-layer head (0: one linear layer)."),
         click.option("--max-drop", type=click.FloatRange(min=0), metavar="POINTS",
@@ -60,8 +59,9 @@ def _options(f):
         click.option("--kmeans-bits", type=click.IntRange(1, 8),
                      help="k-means weights (batch norm folded first): 2^N centroids per layer."),
         click.option("--int8-heads", is_flag=True,
-                     help="Linear int8 heads (per-channel weights, activations calibrated on "
-                     "the heads' inputs); onnxruntime runs them as int8 operators."),
+                     help="int8 heads: their linear layers in int8 (per-channel weights, "
+                     "activations calibrated on pooled training features); onnxruntime runs "
+                     "them as int8 operators."),
         click.option("--formats", default="onnx,tflite", show_default=True, metavar="LIST",
                      help="Stage formats to export: onnx (one file per stage), tflite (one "
                      "file, one signature per stage)."),
@@ -125,7 +125,7 @@ def earlyexit(model, weights, num_classes, trust_pickle, data, image_size, seed,
         exits=parse_blocks(blocks),
         probe_blocks=parse_blocks(probe_blocks),
         head=HeadConfig(pool=head_pool, hidden=head_hidden,
-                        kind=head_pooling or ("max" if int8_heads else "avg")),
+                        kind=head_pooling),
         train=HeadTrainConfig(mode=train_mode, epochs=epochs or (8 if joint else 30),
                               lr=lr or (1e-3 if joint else 3e-3), seed=seed),
         target=target,

@@ -160,8 +160,8 @@ def split_backbone(model: nn.Module, blocks: list[str]) -> list[fx.GraphModule]:
                 continue
             for a in n.all_input_nodes:  # constants read across the cut are copied in
                 if a not in env and a.op == "get_attr":
-                    env[a] = g.node_copy(a, lambda x: env[x])
-            env[n] = g.node_copy(n, lambda x: env[x])
+                    env[a] = g.node_copy(a, env.__getitem__)
+            env[n] = g.node_copy(n, env.__getitem__)
         if k < len(cuts):
             g.output(env[cuts[k]])
         seg = fx.GraphModule(model, g)

@@ -76,53 +76,59 @@ def kmeans_early_exit(model: EarlyExitModel, data, bits: int, *, per_channel: bo
 
 
 @torch.no_grad()
-def _head_inputs(model: EarlyExitModel, x: np.ndarray, samples: int, seed: int,
-                 batch: int = 128) -> list[list[torch.Tensor]]:
+def _pooled_inputs(model: EarlyExitModel, x: np.ndarray, samples: int, seed: int,
+                   batch: int = 128) -> list[list[torch.Tensor]]:
+    """Each head's pooled input on a seeded subset of ``x``, in batches."""
     idx = np.sort(np.random.default_rng(seed).permutation(len(x))[:samples])
     per_head: list[list[torch.Tensor]] = [[] for _ in model.heads]
     for i in range(0, len(idx), batch):
         feats, _ = model.features(torch.from_numpy(np.ascontiguousarray(x[idx[i : i + batch]])))
         for k, f in enumerate(feats):
-            per_head[k].append(f)
+            per_head[k].append(model.heads[k].pooled(f))
     return per_head
 
 
 def int8_heads(model: EarlyExitModel, data, *, samples: int = 512, seed: int = 0,
                progress: bool = True) -> list:
-    """Quantize every head to int8 (weights per channel, activations calibrated on the head's
-    inputs over training images); each head becomes its fake-quant module, computing what the
-    int8 kernels compute. Returns the QGraphs (one per head) for export."""
+    """Quantize the linear layers of every head to int8 (weights per output channel,
+    activations calibrated on the pooled features of training images); the pooling stays in
+    float, so only its few outputs are quantized, not the whole feature map. Each head's
+    linear part becomes its fake-quant module, computing what the int8 kernels compute.
+    Returns one QGraph per head for export."""
     from tinykit.quant.qdq import build_qdq_module
     from tinykit.quant.qgraph import build_qgraph
 
     graphs = []
-    batches = _head_inputs(model, data.inputs("train"), samples, seed)
-    for k, head in enumerate(list(model.heads)):
-        g, gm = build_qgraph(head.eval(), batches[k], bits=8, method="minmax", progress=progress)
-        if g.float_ops:
+    batches = _pooled_inputs(model, data.inputs("train"), samples, seed)
+    for k, head in enumerate(model.heads):
+        # a bare Linear as the traced root would show as a function call, not a layer
+        fc = head.fc if isinstance(head.fc, torch.nn.Sequential) else torch.nn.Sequential(head.fc)
+        g, gm = build_qgraph(fc.eval(), batches[k], bits=8, method="minmax", progress=progress)
+        if g.float_ops:  # a plain linear / ReLU head has none; a user's own head might
             raise TinykitError(
-                f"head after '{model.exits[k]}' has ops without an int8 kernel "
-                f"({', '.join(g.float_ops)}): use max pooling (--head-pooling max)"
+                f"head after '{model.exits[k]}' has ops without an int8 kernel: "
+                + ", ".join(g.float_ops)
             )
-        model.heads[k] = build_qdq_module(gm, g)
+        head.fc = build_qdq_module(gm, g)
         graphs.append(g)
     return graphs
 
 
-def merge_int8_head(stage_path: Path, graph, features_shape: tuple[int, ...]) -> None:
-    """Append an int8 head (onnxruntime QLinear operators) to a stage file that so far
-    returns only ``features_out``; the stage then also returns ``logits``."""
+def merge_int8_head(stage_path: Path, graph, pooled_shape: tuple[int, ...]) -> None:
+    """Append a head's int8 linear part (onnxruntime QLinear operators) to a stage file that
+    returns ``features_out`` and the head's float ``pooled`` features; the stage then returns
+    ``features_out`` and ``logits``."""
     import onnx
     from onnx import compose
 
     from tinykit.exporters.onnx_qop import build_qop_model
 
     seg = onnx.load(str(stage_path))
-    head = build_qop_model(graph, SimpleNamespace(name="head_in", shape=tuple(features_shape)))
+    head = build_qop_model(graph, SimpleNamespace(name="head_in", shape=tuple(pooled_shape)))
     ir = max(seg.ir_version, head.ir_version)
     seg.ir_version = head.ir_version = ir
-    merged = compose.merge_models(seg, head, io_map=[("features_out", "head_in")],
-                                  prefix2="head_", outputs=["features_out", "head_logits"])
+    merged = compose.merge_models(seg, head, io_map=[("pooled", "head_in")], prefix2="head_",
+                                  outputs=["features_out", "head_logits"])
     g = merged.graph
     for n in g.node:
         for i, o in enumerate(n.output):
@@ -138,8 +144,8 @@ def merge_int8_head(stage_path: Path, graph, features_shape: tuple[int, ...]) ->
 def compress_early_exit(model: EarlyExitModel, data, *, sparsity: float = 0.0,
                         finetune_epochs: int = 3, finetune_lr: float = 1e-3,
                         kmeans_bits: int | None = None, per_channel: bool = False,
-                        kmeans_epochs: int = 3, int8: bool = False, seed: int = 0, progress: bool = True
-                        ) -> Compression:
+                        kmeans_epochs: int = 3, int8: bool = False, seed: int = 0,
+                        progress: bool = True) -> Compression:
     """Prune, then k-means, then int8 heads, each only when asked."""
     c = Compression()
     if sparsity > 0:
@@ -157,6 +163,8 @@ def compress_early_exit(model: EarlyExitModel, data, *, sparsity: float = 0.0,
         if c.kmeans:  # the heads' codebooks give way to int8
             c.kmeans = {n: b for n, b in c.kmeans.items() if not n.startswith("heads.")}
         c.int8_graphs = int8_heads(model, data, seed=seed, progress=progress)
-        c.notes.append("int8 heads: ONNX as onnxruntime int8 operators; TFLite heads stay fp32")
+        c.notes.append("int8 heads: pooling in float, linear layers as onnxruntime int8 "
+                       "operators in ONNX; in TFLite the same numbers as QUANTIZE/DEQUANTIZE "
+                       "around float kernels")
     model.eval()
     return c

@@ -51,11 +51,9 @@ class DepthResult:
     def ranking(self) -> np.ndarray:
         """Examples from easiest to hardest: by depth, then by how strongly the probe at the
         example's depth voted (a stronger majority is easier)."""
-        share_at = np.where(
-            self.depth < self.num_blocks,
-            self.probe_share[np.minimum(self.depth, self.num_blocks - 1), np.arange(len(self.depth))],
-            0.0,
-        )
+        at = np.minimum(self.depth, self.num_blocks - 1)
+        share_at = np.where(self.depth < self.num_blocks,
+                            self.probe_share[at, np.arange(len(self.depth))], 0.0)
         return np.lexsort((np.arange(len(self.depth)), -share_at, self.depth))
 
     def to_dict(self) -> dict:
@@ -64,7 +62,8 @@ class DepthResult:
             "k": self.k,
             "representation_dims": self.dims,
             "probe_accuracy": {
-                b: float((self.probe_pred[i] == self.labels).mean()) for i, b in enumerate(self.blocks)
+                b: float((self.probe_pred[i] == self.labels).mean())
+                for i, b in enumerate(self.blocks)
             },
             "probe_agreement_with_network": {
                 b: float((self.probe_pred[i] == self.final_pred).mean())
@@ -74,8 +73,8 @@ class DepthResult:
             "mean_depth": float(self.depth.mean()) if len(self.depth) else None,
             "per_depth": self.per_depth(),
             "examples": [
-                {"index": int(i), "label": int(self.labels[i]), "prediction": int(self.final_pred[i]),
-                 "depth": int(self.depth[i]),
+                {"index": int(i), "label": int(self.labels[i]),
+                 "prediction": int(self.final_pred[i]), "depth": int(self.depth[i]),
                  "probes": [int(p) for p in self.probe_pred[:, i]]}
                 for i in range(len(self.depth))
             ],
@@ -165,7 +164,8 @@ def prediction_depth(model, blocks: list[str], train_x: np.ndarray, train_y: np.
     """Prediction depth of each row of ``x`` (model-ready inputs) with probes fitted on
     ``train_x`` / ``train_y``."""
     if not blocks:
-        raise TinykitError(f"{type(model).__name__} has no blocks to probe: name some with --blocks")
+        raise TinykitError(
+            f"{type(model).__name__} has no blocks to probe: name some with --blocks")
     if k < 1:
         raise TinykitError(f"k must be >= 1, got {k}")
     nc = num_classes or int(max(train_y.max(), y.max() if len(y) else 0)) + 1
@@ -174,8 +174,8 @@ def prediction_depth(model, blocks: list[str], train_x: np.ndarray, train_y: np.
     rep, final = block_representations(model, blocks, x, max_dim=max_dim,
                                        desc="probe: test representations", progress=progress)
     preds, shares = [], []
-    for b, tr, r in progress_bar(list(zip(blocks, train_rep, rep, strict=True)),
-                                 desc=f"k-NN probes (k={k})", enabled=progress):
+    for tr, r in progress_bar(list(zip(train_rep, rep, strict=True)),
+                              desc=f"k-NN probes (k={k})", enabled=progress):
         p, s = knn_predict(tr, train_y, r, k, nc)
         preds.append(p)
         shares.append(s)

@@ -28,18 +28,22 @@ TFLITE_IO = {"input": "args_0", "features": "output_0", "logits": "output_1",
 
 
 class Stage(nn.Module):
-    """One backbone segment and, except for the last stage, the head after it."""
+    """One backbone segment and, except for the last stage, the head after it.
 
-    def __init__(self, segment: nn.Module, head: nn.Module | None):
+    ``pooled_only``: return the head's pooled features instead of its logits (an int8 head's
+    linear part is then appended as int8 operators)."""
+
+    def __init__(self, segment: nn.Module, head: nn.Module | None, *, pooled_only: bool = False):
         super().__init__()
         self.segment = segment
         self.head = head
+        self.pooled_only = pooled_only
 
     def forward(self, x: torch.Tensor):
         f = self.segment(x)
         if self.head is None:
             return f
-        return f, self.head(f)
+        return f, (self.head.pooled(f) if self.pooled_only else self.head(f))
 
 
 def build_stages(model: EarlyExitModel) -> list[Stage]:
@@ -88,9 +92,9 @@ def export_stages_onnx(model: EarlyExitModel, spec, out_dir: Path, *, kmeans: di
         path = out_dir / f"stage{k}.onnx"
         int8 = int8_heads is not None and not last
         with atomic_path(path) as tmp:
-            module = Stage(st.segment, None) if int8 else st
-            outs = ["logits"] if last else ([STAGE_IO["features"]] if int8 else
-                                            [STAGE_IO["features"], STAGE_IO["logits"]])
+            module = Stage(st.segment, st.head, pooled_only=True) if int8 else st
+            outs = ["logits"] if last else [STAGE_IO["features"],
+                                            "pooled" if int8 else STAGE_IO["logits"]]
             torch_to_onnx(module, SimpleNamespace(name=name, shape=shapes[k]), tmp,
                           output_names=outs)
             if kmeans:
@@ -101,7 +105,9 @@ def export_stages_onnx(model: EarlyExitModel, spec, out_dir: Path, *, kmeans: di
             if int8:
                 from tinykit.earlyexit.compress import merge_int8_head
 
-                merge_int8_head(tmp, int8_heads[k], shapes[k + 1])
+                with torch.no_grad():
+                    pooled = st.head.pooled(torch.zeros(shapes[k + 1]))
+                merge_int8_head(tmp, int8_heads[k], tuple(pooled.shape))
         paths.append(path)
     return paths
 

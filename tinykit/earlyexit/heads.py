@@ -22,7 +22,7 @@ class HeadConfig:
     """Shape of every exit head."""
 
     pool: int = 4  # cells per side after pooling (the largest divisor of H and W up to this)
-    kind: str = "avg"  # "avg" or "max" ("max" keeps the head int8-quantizable)
+    kind: str = "avg"  # "avg" or "max"
     hidden: int = 0  # 0: pool -> linear; N: pool -> linear(N) -> ReLU -> linear
 
     def __post_init__(self) -> None:
