@@ -35,7 +35,7 @@ class Recipe:
     quant: str | None = None  # None: from bits (kmeans < 8, linear at 8)
     bits: int = 4
     per_channel: bool = False
-    qat_epochs: int | None = None  # None: 3 for k-means (centroid fine-tune), 0 for linear
+    qat_epochs: int | None = None  # None: k-means centroid fine-tune 3 (5 at <= 3 bits); linear 0
     calibration: str = "minmax"  # linear: minmax | percentile | mse
     calibration_samples: int = 512
     tflite_io: str = "int8"  # linear TFLite input/output: int8 (full-int8) or float
@@ -104,7 +104,9 @@ class Recipe:
     def qat_epochs_resolved(self) -> int:
         if self.qat_epochs is not None:
             return self.qat_epochs
-        return 3 if self.quant == "kmeans" else 0
+        if self.quant == "kmeans":
+            return 5 if self.bits <= 3 else 3
+        return 0
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)

@@ -54,7 +54,8 @@ _RECIPE_FLAGS = {
     "--qat-epochs",
     type=click.IntRange(min=0),
     help="Fine-tune epochs inside the quantized structure: k-means centroid updates (default "
-    "3), or linear quantization-aware training with fake quantization (default 0: off).",
+    "3, or 5 at 3 bits and below), or linear quantization-aware training with fake "
+    "quantization (default 0: off).",
 )
 @click.option(
     "--calibration",

@@ -56,10 +56,23 @@ def _fail(msg: str, code: int = 2) -> None:
     sys.exit(code)
 
 
+def _one_line_warnings() -> None:
+    """Show tinykit's warnings as ``tinykit: warning: ...`` lines; silence library chatter."""
+    import warnings
+
+    def show(message, category, filename, lineno, file=None, line=None):
+        if "tinykit" in str(filename) or category is UserWarning and "left in float" in str(message):
+            click.echo(f"tinykit: warning: {message}", err=True)
+
+    warnings.showwarning = show
+
+
 def main(argv: list[str] | None = None) -> None:
     from tinykit.errors import TinykitError
 
     debug = os.environ.get("TINYKIT_DEBUG") == "1"
+    if not debug:
+        _one_line_warnings()
     try:
         cli.main(args=argv, prog_name="tinykit", standalone_mode=False)
     except click.exceptions.NoArgsIsHelpError as e:

@@ -76,7 +76,7 @@ class Compressor:
         self.log(f"compress {self.src.name} on {self.data.summary()}")
         baseline = self.measure_stage("baseline", model)
         before = copy.deepcopy(model)
-        if r.quant != "none":  # compare like with like: batch norm folded on both sides
+        if r.quant == "linear":  # compare like with like: batch norm folded on both sides
             from tinykit.transforms import fold_batchnorm
 
             fold_batchnorm(before)
@@ -140,7 +140,7 @@ class Compressor:
             ),
         )
         w0, w1 = layer_weights(before), layer_weights(model)
-        folded = " (batch norm folded into both)" if self.recipe.quant != "none" else ""
+        folded = " (batch norm folded into both)" if self.recipe.quant == "linear" else ""
         weight_histograms(
             w0,
             {k: v for k, v in w1.items() if k in w0},
