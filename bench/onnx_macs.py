@@ -42,10 +42,12 @@ class OnnxMacCount:
     bytes: int
     per_node: list[NodeCost] = field(default_factory=list)
     uncounted: list[str] = field(default_factory=list)
+    precision: str = "fp32"  # "int8" when the multiply-accumulates run on int8 operands
 
     def to_dict(self) -> dict[str, Any]:
         return {"macs": self.macs, "effective_macs": self.effective_macs,
-                "bytes_moved": self.bytes, "uncounted": self.uncounted}
+                "bytes_moved": self.bytes, "precision": self.precision,
+                "uncounted": self.uncounted}
 
 
 def _shape_of(vi) -> list[int] | None:
@@ -160,6 +162,9 @@ _COUNTERS = {
 }
 
 
+_INT8_OPS = ("ConvInteger", "QLinearConv", "MatMulInteger", "QLinearMatMul")
+
+
 def _load(model: str | os.PathLike[str] | Any):
     import onnx
 
@@ -225,4 +230,5 @@ def count_onnx_macs(model: str | os.PathLike[str] | Any) -> OnnxMacCount:
         bytes=sum(n.bytes for n in per_node),
         per_node=per_node,
         uncounted=uncounted,
+        precision="int8" if any(n.op in _INT8_OPS and n.macs for n in per_node) else "fp32",
     )

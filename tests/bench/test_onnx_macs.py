@@ -99,5 +99,5 @@ def test_exported_cifar_resnet18_agrees_with_torch(tmp_path):
     torch_to_onnx(model, spec, path)
     onnx_count = count_onnx_macs(path)
     torch_count = count_macs(model, torch.zeros(1, 3, 32, 32))
-    assert onnx_count.macs == torch_count.macs  # 556,651,520 for the CIFAR stem
+    assert onnx_count.macs == torch_count.macs  # 555,422,720 for the CIFAR stem
     assert onnx_count.uncounted == []
