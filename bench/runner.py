@@ -17,6 +17,7 @@ import argparse
 import json
 import os
 import platform
+import signal
 import statistics
 import sys
 import time
@@ -234,7 +235,17 @@ def main(argv: list | None = None) -> int:
     ap.add_argument("--warmup", type=int, default=10)
     ap.add_argument("--raw", action="store_true", help="keep every run's time in the JSON")
     ap.add_argument("--json", action="store_true", help="print JSON (the default output)")
+    ap.add_argument("--deadline", type=float, default=0,
+                    help="exit after this many seconds whatever happens (remote runs: nothing "
+                         "outlives a dropped connection)")
     a = ap.parse_args(argv)
+    if a.deadline > 0 and hasattr(signal, "SIGALRM"):
+        def _expire(signum, frame):
+            print(f"runner: error: did not finish within {a.deadline:.0f} s", file=sys.stderr)
+            os._exit(3)
+
+        signal.signal(signal.SIGALRM, _expire)
+        signal.alarm(max(1, int(a.deadline)))
     try:
         if a.threads < 1 or a.runs < 1 or a.warmup < 0:
             raise RunnerError("--threads and --runs must be >= 1, --warmup >= 0")
