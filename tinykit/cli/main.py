@@ -14,6 +14,8 @@ import click
 
 # name -> (module, attribute, one-line help shown by `tinykit --help`)
 COMMANDS: dict[str, tuple[str, str, str]] = {
+    "bench": ("tinykit.cli.bench", "bench", "Latency, MACs and memory of artifacts, here or on a board."),
+    "boards": ("tinykit.cli.boards", "boards", "List the board profiles (CPU, peaks, how to connect)."),
     "compress": ("tinykit.cli.compress", "compress", "Prune, quantize, export, verify and bench a model."),
     "train": ("tinykit.cli.train", "train", "Train a model on your data (or the digits) and save a checkpoint."),
 }
