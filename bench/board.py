@@ -55,7 +55,8 @@ def bench_on_board(path: str | os.PathLike[str], board="host", host: str | None 
 
         target = SshTarget(host=host, port=opts.get("port"), identity=opts.get("identity"),
                            options=list(opts.get("ssh_options") or []),
-                           python=opts.get("remote_python") or "python3")
+                           python=opts.get("remote_python") or "python3",
+                           connect_timeout=max(1, int(min(10.0, timeout))))
         results = [ssh_bench(path, target, threads=threads, runs=runs, warmup=warmup,
                              timeout=timeout) for _ in range(repeats)]
         out = combine(results)

@@ -17,6 +17,7 @@ import argparse
 import json
 import os
 import platform
+import re
 import signal
 import statistics
 import sys
@@ -127,6 +128,7 @@ def load_onnx(path: str, threads: int):
         sess = ort.InferenceSession(path, so, providers=["CPUExecutionProvider"])
     except Exception as e:  # onnxruntime raises its own exception types
         msg = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
+        msg = re.sub(r"^\[ONNXRuntimeError\] : \d+ : \w+ : ", "", msg)
         raise RunnerError(f"onnxruntime cannot load {path}: {msg}") from e
     types = {"tensor(float)": np.float32, "tensor(float16)": np.float16,
              "tensor(int8)": np.int8, "tensor(uint8)": np.uint8, "tensor(int32)": np.int32,
