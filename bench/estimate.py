@@ -1,9 +1,10 @@
 """Latency estimate without the device: a per-layer roofline against a board profile's peaks.
 
-Each layer takes at least max(MACs / peak MAC rate, bytes moved / memory bandwidth); the
-estimate is the sum over layers. It is a lower bound of what a runtime achieves (no kernel
-reaches peak, dispatch costs are ignored), it is never shown as a measurement: every result
-carries ``measured: False`` and ``estimate: "roofline"``.
+Each layer takes max(MACs / peak MAC rate, bytes moved / memory bandwidth); the estimate is
+the sum over layers. It is not a bound either way: no kernel reaches peak and dispatch costs
+are ignored (too fast), while every byte is charged at DRAM bandwidth though a small model
+lives in cache (too slow). It is never shown as a measurement: every result carries
+``measured: False`` and ``estimate: "roofline"``.
 """
 
 from __future__ import annotations

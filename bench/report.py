@@ -93,8 +93,8 @@ def render_bench(report: dict[str, Any]) -> str:
         rl = first.get("roofline", {})
         foot.append(f"ESTIMATE, not a measurement: roofline of MACs and bytes moved against "
                     f"{b['title']}'s peaks ({rl.get('peak_gmacs', 0):.1f} G{rl.get('precision')}"
-                    f" MAC/s on {first.get('threads')} core(s), {b['bandwidth_gbs']} GB/s); a "
-                    "lower bound: pass --host to measure on the board")
+                    f" MAC/s on {first.get('threads')} core(s), {b['bandwidth_gbs']} GB/s); "
+                    "pass --host to measure on the board")
         note = _int8_note(b.get("isa", []), "aarch64" if "asimd" in b.get("isa", []) else "")
         if note:
             foot.append(f"note: {note}")
