@@ -110,9 +110,9 @@ def _find_binary(target: AdbTarget, remote_dir: str) -> str:
         if probe.returncode == 0 and found:
             return found[0].strip()
     raise TinykitError(
-        (f"benchmark_model not found at {given} on the phone" if given else
+        f"benchmark_model not found at {given} on the phone" if given else
          "benchmark_model is not on the phone: download LiteRT's android_aarch64 "
-         "benchmark_model and pass --benchmark-model FILE (tinykit pushes it)"))
+         "benchmark_model and pass --benchmark-model FILE (tinykit pushes it)")
 
 
 def adb_bench(path, target: AdbTarget, *, threads: int = 4, runs: int = 50, warmup: int = 5,

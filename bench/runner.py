@@ -140,17 +140,15 @@ def load_onnx(path: str, threads: int):
 
 def _tflite_interpreter():
     try:
-        from ai_edge_litert.interpreter import Interpreter
-
         import ai_edge_litert
+        from ai_edge_litert.interpreter import Interpreter
 
         return Interpreter, "ai-edge-litert", getattr(ai_edge_litert, "__version__", "unknown")
     except ImportError:
         pass
     try:
-        from tflite_runtime.interpreter import Interpreter
-
         import tflite_runtime
+        from tflite_runtime.interpreter import Interpreter
 
         return Interpreter, "tflite-runtime", getattr(tflite_runtime, "__version__", "unknown")
     except ImportError as e:

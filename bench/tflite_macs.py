@@ -13,6 +13,7 @@ import os
 from pathlib import Path
 
 from tinykit.bench.onnx_macs import NodeCost, OnnxMacCount
+
 from tinykit.errors import TinykitError
 
 

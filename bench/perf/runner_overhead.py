@@ -61,6 +61,7 @@ def main() -> int:
 
     from tinykit.bench.latency import bench
     from tinykit.exporters.onnx import export_onnx
+
     from tinykit.models import build_model
     from tinykit.spec import InputSpec
 
@@ -85,7 +86,9 @@ def main() -> int:
         print(f"{i:>5}  {x:>11.3f}  {y:>8.3f}  {y / x:>6.3f}")
     print(f"{'all':>5}  {d_med:>11.3f}  {r_med:>8.3f}  {r_med / d_med:>6.3f}")
     ok = abs(overhead) <= 0.03
-    print(f"runner overhead (median of round ratios) {100 * overhead:+.2f}% (target within 3%): {'PASS' if ok else 'FAIL'}")
+    verdict = "PASS" if ok else "FAIL"
+    print(f"runner overhead (median of round ratios) {100 * overhead:+.2f}% "
+          f"(target within 3%): {verdict}")
     return 0 if ok else 1
 
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 import shlex
 
 import pytest
-
 from tinykit.bench.adb import AdbTarget, adb_bench, benchmark_command
+
 from tinykit.errors import TinykitError
 
 
@@ -14,8 +14,7 @@ def test_benchmark_command_quotes_everything():
     cmd = benchmark_command("/data/local/tmp/bm", "/data/local/tmp/d/model.tflite", threads=4,
                             runs=50, warmup=5, delegate="gpu", taskset="f0",
                             signature="serve; rm -rf /", timeout=120)
-    words = shlex.split(cmd.split("then ", 1)[1].split(";", 1)[0] if False else
-                        cmd.split("else ", 1)[1].rsplit("; fi", 1)[0])
+    words = shlex.split(cmd.split("else ", 1)[1].rsplit("; fi", 1)[0])  # the no-timeout branch
     assert words == ["taskset", "f0", "/data/local/tmp/bm",
                      "--graph=/data/local/tmp/d/model.tflite", "--num_threads=4",
                      "--num_runs=50", "--warmup_runs=5", "--use_gpu=true",
@@ -37,7 +36,6 @@ def test_missing_adb_is_one_clear_error(artifacts):
 
 def test_plot_points(tmp_path):
     from PIL import Image
-
     from tinykit.bench.plot import latency_vs_macs_plot
 
     pts = [
