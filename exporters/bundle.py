@@ -14,8 +14,13 @@ FORMAT_VERSION = 1
 
 
 def manifest(
-    name: str, spec, artifacts: list[dict[str, Any]], *, output_shape: list[int],
-    metrics: dict[str, Any] | None = None, extra: dict[str, Any] | None = None,
+    name: str,
+    spec,
+    artifacts: list[dict[str, Any]],
+    *,
+    output_shape: list[int],
+    metrics: dict[str, Any] | None = None,
+    extra: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
     """The manifest dict (see docs/bundle.md): input preparation, labels, artifacts."""
     sd = spec.to_dict()
@@ -31,14 +36,21 @@ def manifest(
             "preprocess": sd["preprocess"],
             "quantization": None,
         },
-        "output": {"name": "logits", "shape": output_shape, "dtype": "float32", "quantization": None},
+        "output": {
+            "name": "logits",
+            "shape": output_shape,
+            "dtype": "float32",
+            "quantization": None,
+        },
         "labels": sd["labels"],
         "metrics": metrics or {},
         **(extra or {}),
     }
 
 
-def artifact_entry(path: Path, bundle_dir: Path, fmt: str, precision: str, **kw: Any) -> dict[str, Any]:
+def artifact_entry(
+    path: Path, bundle_dir: Path, fmt: str, precision: str, **kw: Any
+) -> dict[str, Any]:
     return {
         "path": os.path.relpath(path, bundle_dir),
         "format": fmt,

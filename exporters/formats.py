@@ -16,12 +16,18 @@ class Format:
 
 FORMATS: dict[str, Format] = {
     "onnx": Format(
-        "onnx", ".onnx", "onnxruntime", ("fp32", "kmeans", "int8"),
+        "onnx",
+        ".onnx",
+        "onnxruntime",
+        ("fp32", "kmeans", "int8"),
         "k-means weights are stored as packed n-bit indices + codebook and decoded by a "
         "lookup that onnxruntime folds when the session loads",
     ),
     "tflite": Format(
-        "tflite", ".tflite", "ai-edge-litert", ("fp32", "kmeans", "int8"),
+        "tflite",
+        ".tflite",
+        "ai-edge-litert",
+        ("fp32", "kmeans", "int8"),
         "converted with litert-torch; k-means weights are stored decoded (fp32)",
     ),
 }

@@ -15,9 +15,9 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+from tinykit.exporters.artifact import Artifact
 
 from tinykit.errors import TinykitError
-from tinykit.exporters.artifact import Artifact
 from tinykit.fileio import atomic_path
 
 OPSET = 20
@@ -32,8 +32,14 @@ def torch_to_onnx(model, spec, path: Path, *, output_name: str = "logits") -> No
     try:
         with contextlib.redirect_stdout(buf_out), contextlib.redirect_stderr(buf_err):
             torch.onnx.export(
-                model.eval(), (example,), str(path), input_names=[spec.name],
-                output_names=[output_name], opset_version=OPSET, dynamo=True, external_data=False,
+                model.eval(),
+                (example,),
+                str(path),
+                input_names=[spec.name],
+                output_names=[output_name],
+                opset_version=OPSET,
+                dynamo=True,
+                external_data=False,
             )
     except Exception as e:  # the exporter raises many types; report one line, keep the cause
         raise TinykitError(
@@ -96,8 +102,10 @@ def decode_function():
 
     n = helper.make_node
     nodes = [
-        const("zero", 0, TensorProto.INT64), const("one", 1, TensorProto.INT64),
-        const("eight", 8, TensorProto.INT64), const("one32", 1, TensorProto.UINT32),
+        const("zero", 0, TensorProto.INT64),
+        const("one", 1, TensorProto.INT64),
+        const("eight", 8, TensorProto.INT64),
+        const("one32", 1, TensorProto.UINT32),
         const("sh8", 8, TensorProto.UINT32),
         n("ReduceProd", ["shape"], ["count"], keepdims=0),
         n("Range", ["zero", "count", "one"], ["i"]),
@@ -125,8 +133,12 @@ def decode_function():
         n("Reshape", ["flat", "shape"], ["weight"]),
     ]
     return helper.make_function(
-        DECODE_DOMAIN, DECODE_FN, ["packed", "codebook", "shape", "bits", "per_row"], ["weight"],
-        nodes, [helper.make_opsetid("", OPSET)],
+        DECODE_DOMAIN,
+        DECODE_FN,
+        ["packed", "codebook", "shape", "bits", "per_row"],
+        ["weight"],
+        nodes,
+        [helper.make_opsetid("", OPSET)],
     )
 
 
@@ -159,17 +171,26 @@ def splice_kmeans(onnx_path: Path, model, books: dict[str, Any]) -> None:
         labels = book.labels.numpy()
         per_row = int(np.prod(labels.shape[1:])) if book.per_channel else labels.size
         p = f"kq{j}"
-        g.initializer.extend([
-            numpy_helper.from_array(pack_indices(labels, book.bits), f"{p}.p"),
-            numpy_helper.from_array(book.centroids.numpy().astype(np.float32).ravel(), f"{p}.c"),
-            numpy_helper.from_array(np.array(labels.shape, dtype=np.int64), f"{p}.s"),
-            numpy_helper.from_array(np.array(book.bits, dtype=np.int64), f"{p}.b"),
-            numpy_helper.from_array(np.array(per_row, dtype=np.int64), f"{p}.r"),
-        ])
-        g.node.insert(0, helper.make_node(
-            DECODE_FN, [f"{p}.p", f"{p}.c", f"{p}.s", f"{p}.b", f"{p}.r"], [target],
-            domain=DECODE_DOMAIN,
-        ))
+        g.initializer.extend(
+            [
+                numpy_helper.from_array(pack_indices(labels, book.bits), f"{p}.p"),
+                numpy_helper.from_array(
+                    book.centroids.numpy().astype(np.float32).ravel(), f"{p}.c"
+                ),
+                numpy_helper.from_array(np.array(labels.shape, dtype=np.int64), f"{p}.s"),
+                numpy_helper.from_array(np.array(book.bits, dtype=np.int64), f"{p}.b"),
+                numpy_helper.from_array(np.array(per_row, dtype=np.int64), f"{p}.r"),
+            ]
+        )
+        g.node.insert(
+            0,
+            helper.make_node(
+                DECODE_FN,
+                [f"{p}.p", f"{p}.c", f"{p}.s", f"{p}.b", f"{p}.r"],
+                [target],
+                domain=DECODE_DOMAIN,
+            ),
+        )
     proto.functions.append(decode_function())
     proto.opset_import.append(helper.make_opsetid(DECODE_DOMAIN, 1))
     onnx.checker.check_model(proto)
@@ -194,9 +215,9 @@ def splice_weight_int8(onnx_path: Path, quants: dict[str, Any]) -> None:
         s = numpy_helper.from_array(wq.scale.numpy().astype(np.float32), f"{target}/scale")
         z = numpy_helper.from_array(np.zeros(len(wq.scale), dtype=np.int8), f"{target}/zero_point")
         g.initializer.extend([q, s, z])
-        g.node.insert(0, helper.make_node(
-            "DequantizeLinear", [q.name, s.name, z.name], [target], axis=0
-        ))
+        g.node.insert(
+            0, helper.make_node("DequantizeLinear", [q.name, s.name, z.name], [target], axis=0)
+        )
     onnx.checker.check_model(proto)
     onnx.save(proto, str(onnx_path))
 

@@ -9,8 +9,9 @@ import logging
 import os
 from pathlib import Path
 
-from tinykit.errors import MissingDependencyError, TinykitError
 from tinykit.exporters.artifact import Artifact, _quiet_tf_logs, silence_native_stderr
+
+from tinykit.errors import MissingDependencyError, TinykitError
 from tinykit.fileio import atomic_path
 
 
@@ -24,7 +25,9 @@ def quiet_converter():
         yield
 
 
-def export_tflite(model, spec, path: str | os.PathLike[str], *, precision: str = "fp32") -> Artifact:
+def export_tflite(
+    model, spec, path: str | os.PathLike[str], *, precision: str = "fp32"
+) -> Artifact:
     """Convert ``model`` (eval mode, batch 1) to a .tflite file written atomically."""
     import torch
 

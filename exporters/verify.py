@@ -10,8 +10,13 @@ from tinykit.preprocess import preprocess_from_manifest
 
 
 def verify_artifact(
-    artifact, raw_x: np.ndarray, y: np.ndarray, manifest_input: dict[str, Any],
-    torch_pred: np.ndarray, *, progress: bool = True,
+    artifact,
+    raw_x: np.ndarray,
+    y: np.ndarray,
+    manifest_input: dict[str, Any],
+    torch_pred: np.ndarray,
+    *,
+    progress: bool = True,
 ) -> dict[str, float]:
     """Accuracy of the artifact itself, and its top-1 agreement with the PyTorch model."""
     from tinykit.progress import progress_bar

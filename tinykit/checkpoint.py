@@ -36,7 +36,9 @@ class Checkpoint:
         from tinykit.transforms import apply_transforms
 
         model = build_model(
-            self.arch, num_classes=self.spec.num_classes, in_channels=self.spec.channels,
+            self.arch,
+            num_classes=self.spec.num_classes,
+            in_channels=self.spec.channels,
             **self.arch_kwargs,
         )
         apply_transforms(model, self.transforms)
@@ -72,25 +74,32 @@ def save_checkpoint(path: str | os.PathLike[str], model, ckpt: Checkpoint) -> Pa
     return Path(path)
 
 
-def load_checkpoint(path: str | os.PathLike[str], *, trust_pickle: bool = False) -> Checkpoint:
-    """Read a tinykit checkpoint. Full pickle only with ``trust_pickle`` (a foreign file may run
-    code when unpickled)."""
+def safe_torch_load(path: Path, *, trust_pickle: bool, what: str):
+    """torch.load with weights_only=True unless the user trusts the file; errors as one line."""
     import pickle
 
     import torch
 
-    p = Path(path)
-    if not p.is_file():
-        raise TinykitError(f"checkpoint {p} does not exist")
+    if not path.is_file():
+        raise TinykitError(f"{what} {path} does not exist")
     try:
-        payload = torch.load(p, map_location="cpu", weights_only=not trust_pickle)
+        return torch.load(path, map_location="cpu", weights_only=not trust_pickle)
     except pickle.UnpicklingError as e:
-        raise TinykitError(
-            f"{p} is not a tinykit checkpoint (it needs full pickle to load); if you trust it, "
-            "pass --trust-pickle, or save a state_dict and use --weights"
-        ) from e
+        if "can still be loaded" in str(e):  # a real pickle with classes outside the allowlist
+            raise TinykitError(
+                f"{path} needs full pickle to load (it holds Python objects, not only tensors); "
+                "pass --trust-pickle only if you trust its source, or save a state_dict"
+            ) from e
+        raise TinykitError(f"cannot read {what} {path}: not a PyTorch file, or corrupted") from e
     except (RuntimeError, OSError, EOFError, ValueError) as e:
-        raise TinykitError(f"cannot read checkpoint {p}: {str(e).splitlines()[0]}") from e
+        raise TinykitError(f"cannot read {what} {path}: {str(e).splitlines()[0]}") from e
+
+
+def load_checkpoint(path: str | os.PathLike[str], *, trust_pickle: bool = False) -> Checkpoint:
+    """Read a tinykit checkpoint. Full pickle only with ``trust_pickle`` (a foreign file may run
+    code when unpickled)."""
+    p = Path(path)
+    payload = safe_torch_load(p, trust_pickle=trust_pickle, what="checkpoint")
     if not isinstance(payload, dict) or payload.get("format") != FORMAT:
         raise TinykitError(
             f"{p} is not a tinykit checkpoint: for a plain state_dict use --model ARCH "
@@ -111,21 +120,8 @@ def load_checkpoint(path: str | os.PathLike[str], *, trust_pickle: bool = False)
 
 def load_state_dict_file(path: str | os.PathLike[str], *, trust_pickle: bool = False) -> dict:
     """A bare state_dict (torchvision style ``.pt``/``.pth``), weights_only unless trusted."""
-    import pickle
-
-    import torch
-
     p = Path(path)
-    if not p.is_file():
-        raise TinykitError(f"weights file {p} does not exist")
-    try:
-        sd = torch.load(p, map_location="cpu", weights_only=not trust_pickle)
-    except pickle.UnpicklingError as e:
-        raise TinykitError(
-            f"{p} needs full pickle to load; pass --trust-pickle only if you trust its source"
-        ) from e
-    except (RuntimeError, OSError, EOFError, ValueError) as e:
-        raise TinykitError(f"cannot read weights {p}: {str(e).splitlines()[0]}") from e
+    sd = safe_torch_load(p, trust_pickle=trust_pickle, what="weights file")
     if isinstance(sd, dict) and "state_dict" in sd and isinstance(sd["state_dict"], dict):
         sd = sd["state_dict"]
     if not isinstance(sd, dict) or not all(hasattr(v, "shape") for v in sd.values()):

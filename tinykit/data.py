@@ -105,7 +105,9 @@ def _check_xy(x: np.ndarray, y: np.ndarray, where: str) -> tuple[np.ndarray, np.
         )
     y = np.asarray(y)
     if y.ndim != 1 or len(y) != len(x):
-        raise TinykitError(f"{where}: labels must be 1-D with one per image ({len(x)}), got {y.shape}")
+        raise TinykitError(
+            f"{where}: labels must be 1-D with one per image ({len(x)}), got {y.shape}"
+        )
     if not np.issubdtype(y.dtype, np.integer):
         if np.issubdtype(y.dtype, np.floating) and np.all(y == np.round(y)):
             y = y.astype(np.int64)
@@ -216,7 +218,12 @@ def load_data(path: str | None, *, seed: int = 0, image_size: int | None = None)
             )
         tr, va = _stratified_split(ytr, (0.9, 0.1), seed)
         return _finish(
-            root.name, Split(xtr[tr], ytr[tr]), Split(xtr[va], ytr[va]), Split(xte, yte), names, size
+            root.name,
+            Split(xtr[tr], ytr[tr]),
+            Split(xtr[va], ytr[va]),
+            Split(xte, yte),
+            names,
+            size,
         )
     if (root / "x.npy").is_file() and (root / "y.npy").is_file():
         x, y = _check_xy(_load_npy(root / "x.npy"), _load_npy(root / "y.npy"), str(root))
@@ -227,8 +234,12 @@ def load_data(path: str | None, *, seed: int = 0, image_size: int | None = None)
         xte, yte, _ = _read_image_folder(root / "test", classes, size)
         tr, va = _stratified_split(ytr, (0.9, 0.1), seed)
         return _finish(
-            root.name, Split(xtr[tr], ytr[tr]), Split(xtr[va], ytr[va]), Split(xte, yte),
-            classes, None,
+            root.name,
+            Split(xtr[tr], ytr[tr]),
+            Split(xtr[va], ytr[va]),
+            Split(xte, yte),
+            classes,
+            None,
         )
     classes = _class_dirs(root)
     if classes:
@@ -243,5 +254,8 @@ def _finish(name, train: Split, val: Split, test: Split, names, size) -> DataSet
             raise TinykitError(f"data set '{name}' has an empty {what} split")
     labels = _label_names([train.y, val.y, test.y], names, name)
     spec = _spec_for(train.x, labels, size)
-    f32 = (lambda s: Split(s.x.astype(np.float32), s.y))
+
+    def f32(s: Split) -> Split:
+        return Split(s.x.astype(np.float32), s.y)
+
     return DataSet(name, f32(train), f32(val), f32(test), spec)

@@ -27,8 +27,12 @@ def _save(fig, path: Path) -> Path:
 
 
 def weight_histograms(
-    before: dict[str, np.ndarray], after: dict[str, np.ndarray] | None, path: Path, *,
-    title: str = "Weight distributions", labels: tuple[str, str] = ("baseline", "compressed"),
+    before: dict[str, np.ndarray],
+    after: dict[str, np.ndarray] | None,
+    path: Path,
+    *,
+    title: str = "Weight distributions",
+    labels: tuple[str, str] = ("baseline", "compressed"),
 ) -> Path:
     """One panel per layer: the baseline's histogram, and the compressed weights over it.
 
@@ -64,7 +68,7 @@ def weight_histograms(
             t += f"\n{100 * (w1 == 0).mean():.0f}% zero after"
         ax.set_title(t, fontsize=8)
         ax.tick_params(labelsize=7)
-    for ax in list(axes.flat)[len(names):]:
+    for ax in list(axes.flat)[len(names) :]:
         ax.axis("off")
     handles, leg = axes.flat[0].get_legend_handles_labels()
     fig.legend(handles, leg, loc="upper right", fontsize=8)
@@ -81,3 +85,43 @@ def layer_weights(model) -> dict[str, np.ndarray]:
         for n, m in model.named_modules()
         if isinstance(m, (nn.Conv2d, nn.Linear))
     }
+
+
+def sensitivity_curves(scan, path: Path, *, chosen: dict[str, float] | None = None) -> Path:
+    """Validation accuracy against sparsity, one curve per layer (pruned alone)."""
+    plt = _plt()
+    fig, ax = plt.subplots(figsize=(8, 5))
+    for i, (name, accs) in enumerate(scan.accuracy.items()):
+        color = plt.cm.tab20(i % 20)
+        ax.plot(scan.sparsities, [100 * a for a in accs], marker="o", ms=3, color=color, label=name)
+        if chosen and name in chosen:
+            s = chosen[name]
+            a = accs[scan.sparsities.index(s)] if s in scan.sparsities else None
+            if a is not None:
+                ax.plot([s], [100 * a], marker="*", ms=12, color=color, mec="k", mew=0.6)
+    ax.axhline(100 * scan.base_accuracy, color="k", lw=0.8, ls="--", label="unpruned")
+    ax.set_xlabel("sparsity of the one pruned layer")
+    ax.set_ylabel("validation accuracy (%)")
+    title = "Per-layer pruning sensitivity (validation split)"
+    if chosen:
+        title += "\nstars: sparsity chosen for each layer"
+    ax.set_title(title)
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize=7, ncol=2, loc="lower left")
+    fig.tight_layout()
+    return _save(fig, path)
+
+
+def param_bars(params: dict[str, int], path: Path) -> Path:
+    """Weights per prunable layer: where pruning can save the most."""
+    plt = _plt()
+    names = list(params)
+    fig, ax = plt.subplots(figsize=(max(6, 0.55 * len(names) + 2), 4))
+    bars = ax.bar(range(len(names)), [params[n] for n in names], color="C0")
+    ax.bar_label(bars, labels=[f"{params[n]:,}" for n in names], fontsize=7, rotation=90, padding=2)
+    ax.set_xticks(range(len(names)), names, rotation=60, ha="right", fontsize=8)
+    ax.set_ylabel("weights")
+    ax.set_title("Weights per layer")
+    ax.margins(y=0.2)
+    fig.tight_layout()
+    return _save(fig, path)

@@ -12,4 +12,6 @@ def progress_bar(it: Iterable[Any], *, desc: str, enabled: bool = True, **kw: An
     from tqdm import tqdm
 
     disable = not enabled or os.environ.get("TINYKIT_NO_PROGRESS") == "1"
-    return tqdm(it, desc=desc, disable=disable, leave=False, file=sys.stderr, dynamic_ncols=True, **kw)
+    return tqdm(
+        it, desc=desc, disable=disable, leave=False, file=sys.stderr, dynamic_ncols=True, **kw
+    )

@@ -21,7 +21,12 @@ def default_quant(bits: int) -> str:
 @dataclass
 class Recipe:
     prune: str = "fine"
-    sparsity: float | dict[str, float] = 0.6  # fine: one value for all layers, or per layer
+    # fine: one value for all layers, a per-layer table, or "auto" (from a sensitivity scan,
+    # bounded by max_drop accuracy points or reaching target_sparsity overall)
+    sparsity: float | dict[str, float] | str = 0.6
+    max_drop: float | None = None
+    target_sparsity: float | None = None
+    scan_grid: list[float] = field(default_factory=lambda: [round(0.1 * i, 2) for i in range(10)])
     ratio: float | dict[str, float] = 0.3  # channel: share of output channels removed
     importance: str = "l2"
     round_to: int | None = None
@@ -39,17 +44,39 @@ class Recipe:
 
     def __post_init__(self) -> None:
         if self.prune not in PRUNE_METHODS:
-            raise TinykitError(f"unknown prune method '{self.prune}': use {', '.join(PRUNE_METHODS)}")
+            raise TinykitError(
+                f"unknown prune method '{self.prune}': use {', '.join(PRUNE_METHODS)}"
+            )
         if self.quant is None:
             self.quant = default_quant(self.bits)
         if self.quant not in QUANT_METHODS:
-            raise TinykitError(f"unknown quant method '{self.quant}': use {', '.join(QUANT_METHODS)}")
+            raise TinykitError(
+                f"unknown quant method '{self.quant}': use {', '.join(QUANT_METHODS)}"
+            )
         if not 1 <= self.bits <= 8:
             raise TinykitError(f"--bits must be 1-8, got {self.bits}")
         if self.quant == "linear" and self.bits < 2:
             raise TinykitError(f"linear quantization needs --bits 2-8, got {self.bits}")
-        for what, v in (("sparsity", self.sparsity), ("ratio", self.ratio)):
-            values = v.values() if isinstance(v, dict) else [v]
+        if self.sparsity == "auto":
+            if self.max_drop is None and self.target_sparsity is None:
+                self.max_drop = 0.5
+            if self.max_drop is not None and self.target_sparsity is not None:
+                raise TinykitError("give --max-drop or --target-sparsity, not both")
+            if self.max_drop is not None and self.max_drop < 0:
+                raise TinykitError(f"--max-drop must be >= 0 accuracy points, got {self.max_drop}")
+            if self.target_sparsity is not None and not 0 <= self.target_sparsity < 1:
+                raise TinykitError(
+                    f"--target-sparsity must be in [0, 1), got {self.target_sparsity}"
+                )
+        elif isinstance(self.sparsity, str):
+            raise TinykitError(
+                f"sparsity must be a number in [0, 1) or 'auto', got '{self.sparsity}'"
+            )
+        checks = [("ratio", self.ratio), ("scan grid value", self.scan_grid)]
+        if self.sparsity != "auto":
+            checks.append(("sparsity", self.sparsity))
+        for what, v in checks:
+            values = v.values() if isinstance(v, dict) else v if isinstance(v, list) else [v]
             for x in values:
                 if not isinstance(x, (int, float)) or not 0.0 <= float(x) < 1.0:
                     raise TinykitError(f"{what} must be in [0, 1), got {x}")
@@ -70,7 +97,9 @@ class Recipe:
         known = {f.name for f in fields(cls)}
         unknown = sorted(set(d) - known)
         if unknown:
-            raise TinykitError(f"unknown recipe key '{unknown[0]}': known keys are {', '.join(sorted(known))}")
+            raise TinykitError(
+                f"unknown recipe key '{unknown[0]}': known keys are {', '.join(sorted(known))}"
+            )
         return cls(**d)
 
     @classmethod

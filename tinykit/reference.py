@@ -30,11 +30,11 @@ def reference_checkpoint(*, progress: bool = True) -> Checkpoint:
 
 
 def train_reference(path: Path, *, progress: bool = True) -> Path:
+    import torch
+
     from tinykit.data import load_digits_data
     from tinykit.models import build_model
     from tinykit.train import TrainConfig, evaluate, fit
-
-    import torch
 
     data = load_digits_data(seed=0)
     torch.manual_seed(0)
@@ -43,7 +43,9 @@ def train_reference(path: Path, *, progress: bool = True) -> Path:
     fit(model, data, cfg, desc="training reference ResNet-8 on digits (once)", progress=progress)
     acc = evaluate(model, data.inputs("test"), data.test.y)
     ckpt = Checkpoint(
-        arch="resnet8", spec=data.spec, state_dict={},
+        arch="resnet8",
+        spec=data.spec,
+        state_dict={},
         recipe={"train": {"epochs": cfg.epochs, "lr": cfg.lr, "seed": cfg.seed}},
         metrics={"test_accuracy": acc},
     )

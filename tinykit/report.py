@@ -44,33 +44,57 @@ def _fmt_pct(v: float | None) -> str:
 def table_rows(report: dict[str, Any]) -> list[list[str]]:
     rows = []
     for st in report["stages"]:
-        rows.append([
-            st["stage"], "pytorch", _fmt_pct(st.get("accuracy")), "-", _fmt_size(st.get("size_bytes")),
-            _fmt_count(st.get("nonzero_params")), _fmt_count(st.get("macs")),
-            _fmt_count(st.get("effective_macs")), _fmt_latency(st.get("latency_ms")),
-        ])
+        rows.append(
+            [
+                st["stage"],
+                "pytorch",
+                _fmt_pct(st.get("accuracy")),
+                "-",
+                _fmt_size(st.get("size_bytes")),
+                _fmt_count(st.get("nonzero_params")),
+                _fmt_count(st.get("macs")),
+                _fmt_count(st.get("effective_macs")),
+                _fmt_latency(st.get("latency_ms")),
+            ]
+        )
     for a in report["artifacts"]:
-        rows.append([
-            a["path"].split("/")[-1], f"{a['format']} {a['precision']}", _fmt_pct(a.get("accuracy")),
-            _fmt_pct(a.get("agreement")), _fmt_size(a.get("size_bytes")),
-            _fmt_count(a.get("nonzero_params")), _fmt_count(a.get("macs")),
-            _fmt_count(a.get("effective_macs")), _fmt_latency(a.get("latency_ms")),
-        ])
+        rows.append(
+            [
+                a["path"].split("/")[-1],
+                f"{a['format']} {a['precision']}",
+                _fmt_pct(a.get("accuracy")),
+                _fmt_pct(a.get("agreement")),
+                _fmt_size(a.get("size_bytes")),
+                _fmt_count(a.get("nonzero_params")),
+                _fmt_count(a.get("macs")),
+                _fmt_count(a.get("effective_macs")),
+                _fmt_latency(a.get("latency_ms")),
+            ]
+        )
     return rows
 
 
-HEADER = ["stage / artifact", "runs on", "accuracy", "agreement", "size", "nonzero params",
-          "MACs", "eff. MACs", "latency ms"]
+HEADER = [
+    "stage / artifact",
+    "runs on",
+    "accuracy",
+    "agreement",
+    "size",
+    "nonzero params",
+    "MACs",
+    "eff. MACs",
+    "latency ms",
+]
 
 
-def format_table(header: list[str], rows: list[list[str]]) -> str:
-    """Columns aligned: first two left, the figures right."""
+def format_table(header: list[str], rows: list[list[str]], *, left: int = 2) -> str:
+    """Columns aligned: the first ``left`` (names) to the left, the figures to the right."""
     widths = [max(len(r[i]) for r in [header, *rows]) for i in range(len(header))]
 
     def line(cells: list[str]) -> str:
         out = []
         for i, c in enumerate(cells):
-            out.append(c.ljust(widths[i]) if i < 2 else c.rjust(widths[i]))
+            out.append(c.ljust(widths[i]) if i < left else c.rjust(widths[i]))
         return "  ".join(out).rstrip()
 
     rule = "  ".join("-" * w for w in widths)

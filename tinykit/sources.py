@@ -28,9 +28,15 @@ def _check_fits(model, data: DataSet) -> None:
 
 
 def load_source(
-    model: str | None, *, data: str | None = None, weights: str | None = None,
-    num_classes: int | None = None, image_size: int | None = None, trust_pickle: bool = False,
-    seed: int = 0, progress: bool = True,
+    model: str | None,
+    *,
+    data: str | None = None,
+    weights: str | None = None,
+    num_classes: int | None = None,
+    image_size: int | None = None,
+    trust_pickle: bool = False,
+    seed: int = 0,
+    progress: bool = True,
 ) -> tuple[ModelSource, DataSet]:
     """The model to compress and the data to measure it on.
 
@@ -73,20 +79,29 @@ def load_source(
         return ModelSource(m, ckpt.arch, ckpt.arch_kwargs, path.stem), ds
     from tinykit.models import build_model
 
+    if weights is not None and not Path(weights).is_file():
+        raise TinykitError(f"weights file {weights} does not exist")
     ds = load_data(data, seed=seed, image_size=image_size) if data else load_digits_data(seed)
     n = num_classes or ds.spec.num_classes
     if n < ds.spec.num_classes:
-        raise TinykitError(f"--num-classes {n} is fewer than the data's {ds.spec.num_classes} classes")
+        raise TinykitError(
+            f"--num-classes {n} is fewer than the data's {ds.spec.num_classes} classes"
+        )
     if n > ds.spec.num_classes:
         from dataclasses import replace
 
-        ds.spec = replace(ds.spec, labels=(*ds.spec.labels, *map(str, range(ds.spec.num_classes, n))))
+        ds.spec = replace(
+            ds.spec, labels=(*ds.spec.labels, *map(str, range(ds.spec.num_classes, n)))
+        )
     m = build_model(model, num_classes=n, in_channels=ds.spec.channels)
     if weights is None:
         import sys
 
-        print(f"tinykit: warning: --model {model} without --weights: untrained (random) weights; "
-              "accuracy figures are meaningless, sizes, MACs and latency are real", file=sys.stderr)
+        print(
+            f"tinykit: warning: --model {model} without --weights: untrained (random) weights; "
+            "accuracy figures are meaningless, sizes, MACs and latency are real",
+            file=sys.stderr,
+        )
         _check_fits(m, ds)
         return ModelSource(m.eval(), model, {}, model), ds
     sd = load_state_dict_file(weights, trust_pickle=trust_pickle)
@@ -94,8 +109,7 @@ def load_source(
         m.load_state_dict(sd, strict=True)
     except RuntimeError as e:
         lines = [ln.strip() for ln in str(e).splitlines() if ln.strip()]
-        raise TinykitError(
-            f"{weights} does not fit {model} with {n} classes: {lines[1] if len(lines) > 1 else lines[0]}"
-        ) from e
+        detail = lines[1] if len(lines) > 1 else lines[0]
+        raise TinykitError(f"{weights} does not fit {model} with {n} classes: {detail}") from e
     _check_fits(m, ds)
     return ModelSource(m.eval(), model, {}, model), ds

@@ -38,8 +38,8 @@ def conv_bn_pairs(model: nn.Module) -> list[tuple[str, str]]:
         gm = torch.fx.symbolic_trace(model)
     except Exception as e:  # fx raises many types for untraceable Python
         raise TinykitError(
-            f"cannot trace {type(model).__name__} to find conv/batch-norm pairs ({type(e).__name__}: "
-            f"{str(e).splitlines()[0] if str(e) else ''})"
+            f"cannot trace {type(model).__name__} to find conv/batch-norm pairs "
+            f"({type(e).__name__}: {str(e).splitlines()[0] if str(e) else ''})"
         ) from e
     mods = dict(gm.named_modules())
     pairs = []

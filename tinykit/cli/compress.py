@@ -6,14 +6,26 @@ import json
 
 import click
 
-from tinykit.cli.options import data_options, model_options, output_options
+from tinykit.cli.options import SparsityType, data_options, model_options, output_options
 
 # CLI option -> Recipe field
 _RECIPE_FLAGS = {
-    "prune": "prune", "sparsity": "sparsity", "ratio": "ratio", "importance": "importance",
-    "round_to": "round_to", "finetune_epochs": "finetune_epochs", "quant": "quant",
-    "bits": "bits", "per_channel": "per_channel", "qat_epochs": "qat_epochs",
-    "formats": "formats", "threads": "threads", "runs": "bench_runs", "warmup": "bench_warmup",
+    "prune": "prune",
+    "sparsity": "sparsity",
+    "max_drop": "max_drop",
+    "target_sparsity": "target_sparsity",
+    "ratio": "ratio",
+    "importance": "importance",
+    "round_to": "round_to",
+    "finetune_epochs": "finetune_epochs",
+    "quant": "quant",
+    "bits": "bits",
+    "per_channel": "per_channel",
+    "qat_epochs": "qat_epochs",
+    "formats": "formats",
+    "threads": "threads",
+    "runs": "bench_runs",
+    "warmup": "bench_warmup",
     "seed": "seed",
 }
 
@@ -21,44 +33,136 @@ _RECIPE_FLAGS = {
 @click.command()
 @model_options
 @data_options
-@click.option("--bits", type=click.IntRange(1, 8), default=4, show_default=True,
-              help="Weight bits. Below 8 the default method is k-means (2^bits centroids per "
-                   "layer); at 8 it is linear.")
-@click.option("--quant", type=click.Choice(["kmeans", "linear", "none"]),
-              help="Quantization method (default: kmeans if --bits < 8, else linear).")
+@click.option(
+    "--bits",
+    type=click.IntRange(1, 8),
+    default=4,
+    show_default=True,
+    help="Weight bits. Below 8 the default method is k-means (2^bits centroids per "
+    "layer); at 8 it is linear.",
+)
+@click.option(
+    "--quant",
+    type=click.Choice(["kmeans", "linear", "none"]),
+    help="Quantization method (default: kmeans if --bits < 8, else linear).",
+)
 @click.option("--per-channel", is_flag=True, help="k-means: one codebook per output channel.")
-@click.option("--qat-epochs", type=click.IntRange(min=0), default=3, show_default=True,
-              help="Fine-tune epochs inside the quantized structure (k-means: centroid update).")
-@click.option("--prune", type=click.Choice(["fine", "channel", "none"]), default="fine",
-              show_default=True,
-              help="fine: zero the smallest weights (masks held in fine-tuning); channel: remove "
-                   "whole channels with torch-pruning (a smaller dense model).")
-@click.option("--sparsity", type=click.FloatRange(0, 1, max_open=True), default=0.6,
-              show_default=True, help="fine: share of each layer's weights set to zero.")
-@click.option("--ratio", type=click.FloatRange(0, 1, max_open=True), default=0.3,
-              show_default=True, help="channel: share of output channels removed per layer.")
-@click.option("--importance", type=click.Choice(["l2", "l1", "fpgm", "lamp", "random", "bn_scale"]),
-              default="l2", show_default=True,
-              help="channel: how channels are ranked (l2: Frobenius norm of their weights).")
-@click.option("--round-to", type=click.IntRange(min=1), metavar="N",
-              help="channel: keep channel counts at multiples of N (hardware-friendly).")
-@click.option("--finetune-epochs", type=click.IntRange(min=0), default=5, show_default=True,
-              help="Fine-tune epochs after pruning.")
-@click.option("--formats", default="onnx,tflite", show_default=True, metavar="LIST",
-              help="Export formats, comma-separated: onnx, tflite.")
-@click.option("--threads", type=click.IntRange(min=1), default=1, show_default=True,
-              help="Threads for latency measurements.")
-@click.option("--runs", type=click.IntRange(min=1), default=200, show_default=True,
-              help="Timed runs per latency figure (median reported).")
-@click.option("--warmup", type=click.IntRange(min=0), default=20, show_default=True,
-              help="Untimed runs before timing.")
-@click.option("--recipe", "recipe_file", type=click.Path(dir_okay=False), metavar="TOML",
-              help="Read settings from a TOML recipe (per-layer sparsity tables go here); "
-                   "flags given on the command line override it.")
+@click.option(
+    "--qat-epochs",
+    type=click.IntRange(min=0),
+    default=3,
+    show_default=True,
+    help="Fine-tune epochs inside the quantized structure (k-means: centroid update).",
+)
+@click.option(
+    "--prune",
+    type=click.Choice(["fine", "channel", "none"]),
+    default="fine",
+    show_default=True,
+    help="fine: zero the smallest weights (masks held in fine-tuning); channel: remove "
+    "whole channels with torch-pruning (a smaller dense model).",
+)
+@click.option(
+    "--sparsity",
+    type=SparsityType(),
+    default=0.6,
+    show_default=True,
+    help="fine: share of each layer's weights set to zero, or 'auto': per-layer sparsities "
+    "from a sensitivity scan on the validation split (see --max-drop, --target-sparsity).",
+)
+@click.option(
+    "--max-drop",
+    type=click.FloatRange(min=0),
+    metavar="POINTS",
+    help="--sparsity auto: each layer gets the largest scanned sparsity whose validation "
+    "accuracy drop (pruned alone, before fine-tuning) stays within POINTS (default 0.5).",
+)
+@click.option(
+    "--target-sparsity",
+    type=click.FloatRange(0, 1, max_open=True),
+    metavar="S",
+    help="--sparsity auto: reach this overall weight sparsity with the smallest accuracy budget.",
+)
+@click.option(
+    "--ratio",
+    type=click.FloatRange(0, 1, max_open=True),
+    default=0.3,
+    show_default=True,
+    help="channel: share of output channels removed per layer.",
+)
+@click.option(
+    "--importance",
+    type=click.Choice(["l2", "l1", "fpgm", "lamp", "random", "bn_scale"]),
+    default="l2",
+    show_default=True,
+    help="channel: how channels are ranked (l2: Frobenius norm of their weights).",
+)
+@click.option(
+    "--round-to",
+    type=click.IntRange(min=1),
+    metavar="N",
+    help="channel: keep channel counts at multiples of N (hardware-friendly).",
+)
+@click.option(
+    "--finetune-epochs",
+    type=click.IntRange(min=0),
+    default=5,
+    show_default=True,
+    help="Fine-tune epochs after pruning.",
+)
+@click.option(
+    "--formats",
+    default="onnx,tflite",
+    show_default=True,
+    metavar="LIST",
+    help="Export formats, comma-separated: onnx, tflite.",
+)
+@click.option(
+    "--threads",
+    type=click.IntRange(min=1),
+    default=1,
+    show_default=True,
+    help="Threads for latency measurements.",
+)
+@click.option(
+    "--runs",
+    type=click.IntRange(min=1),
+    default=200,
+    show_default=True,
+    help="Timed runs per latency figure (median reported).",
+)
+@click.option(
+    "--warmup",
+    type=click.IntRange(min=0),
+    default=20,
+    show_default=True,
+    help="Untimed runs before timing.",
+)
+@click.option(
+    "--recipe",
+    "recipe_file",
+    type=click.Path(dir_okay=False),
+    metavar="TOML",
+    help="Read settings from a TOML recipe (per-layer sparsity tables go here); "
+    "flags given on the command line override it.",
+)
 @output_options
 @click.pass_context
-def compress(ctx: click.Context, model, weights, num_classes, trust_pickle, data, image_size,
-             seed, recipe_file, out, as_json, quiet, **flags) -> None:
+def compress(
+    ctx: click.Context,
+    model,
+    weights,
+    num_classes,
+    trust_pickle,
+    data,
+    image_size,
+    seed,
+    recipe_file,
+    out,
+    as_json,
+    quiet,
+    **flags,
+) -> None:
     """Prune, quantize, export, verify and bench a model in one go.
 
     Measures the baseline, prunes (fine-tuning with masks held), folds batch norm, quantizes
@@ -83,14 +187,23 @@ def compress(ctx: click.Context, model, weights, num_classes, trust_pickle, data
             if opt == "formats":
                 v = [s.strip() for s in v.split(",") if s.strip()]
             base[field_name] = v
-    if ctx.get_parameter_source("bits") == click.core.ParameterSource.COMMANDLINE and \
-            ctx.get_parameter_source("quant") != click.core.ParameterSource.COMMANDLINE:
+    if (
+        ctx.get_parameter_source("bits") == click.core.ParameterSource.COMMANDLINE
+        and ctx.get_parameter_source("quant") != click.core.ParameterSource.COMMANDLINE
+    ):
         base["quant"] = None  # the method follows --bits
     recipe = Recipe.from_dict(base)
     log = (lambda *a, **k: None) if quiet else (lambda msg: click.echo(msg, err=True))
-    source, ds = load_source(model, data=data, weights=weights, num_classes=num_classes,
-                             image_size=image_size, trust_pickle=trust_pickle, seed=seed,
-                             progress=not quiet)
+    source, ds = load_source(
+        model,
+        data=data,
+        weights=weights,
+        num_classes=num_classes,
+        image_size=image_size,
+        trust_pickle=trust_pickle,
+        seed=seed,
+        progress=not quiet,
+    )
     report = run_compress(source, ds, recipe, out_dir=out_dir, progress=not quiet, log=log)
     if as_json:
         click.echo(json.dumps(report, indent=2))

@@ -98,5 +98,7 @@ def prune_channels(
     record_shapes(model, before)
     after = module_shapes(model)
     return {
-        n: s["out"] for n, s in after.items() if "out" in s and before.get(n, {}).get("out") != s["out"]
+        n: s["out"]
+        for n, s in after.items()
+        if "out" in s and before.get(n, {}).get("out") != s["out"]
     }

@@ -15,9 +15,7 @@ def prunable_layers(model: nn.Module) -> dict[str, nn.Module]:
     return {n: m for n, m in model.named_modules() if isinstance(m, (nn.Conv2d, nn.Linear))}
 
 
-def resolve_sparsities(
-    model: nn.Module, sparsity: float | Mapping[str, float]
-) -> dict[str, float]:
+def resolve_sparsities(model: nn.Module, sparsity: float | Mapping[str, float]) -> dict[str, float]:
     """One sparsity for every prunable layer, or a per-layer table (layers not named: 0)."""
     layers = prunable_layers(model)
     if isinstance(sparsity, Mapping):

@@ -100,7 +100,9 @@ class KMeansCodebook:
         return self.centroids[lab]
 
 
-def _fit_codebook(w: np.ndarray, bits: int, keep_zero: bool) -> tuple[np.ndarray, np.ndarray, int | None]:
+def _fit_codebook(
+    w: np.ndarray, bits: int, keep_zero: bool
+) -> tuple[np.ndarray, np.ndarray, int | None]:
     """(centroids [2^bits], labels) for one group of weights."""
     k = 2**bits
     flat = w.ravel().astype(np.float64)
@@ -175,8 +177,12 @@ class CodebookUpdate:
                 c = lab.shape[0]
                 flat = (lab.view(c, -1) + torch.arange(c)[:, None] * k).flatten()
                 sums = torch.zeros(c * k).index_add_(0, flat, w.detach().flatten())
-                cnts = torch.zeros(c * k).index_add_(0, flat, torch.ones_like(flat, dtype=torch.float32))
-                new = torch.where(cnts > 0, sums / cnts.clamp(min=1), book.centroids.flatten()).view(c, k)
+                cnts = torch.zeros(c * k).index_add_(
+                    0, flat, torch.ones_like(flat, dtype=torch.float32)
+                )
+                new = torch.where(
+                    cnts > 0, sums / cnts.clamp(min=1), book.centroids.flatten()
+                ).view(c, k)
                 if book.zero_index is not None:
                     new[:, book.zero_index] = 0.0
             else:

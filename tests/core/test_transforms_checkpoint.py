@@ -1,0 +1,71 @@
+import pytest
+import torch
+
+from tinykit.checkpoint import Checkpoint, load_checkpoint, save_checkpoint
+from tinykit.errors import TinykitError
+from tinykit.models import build_model
+from tinykit.transforms import fold_batchnorm
+
+
+def _trained_like_resnet8():
+    torch.manual_seed(0)
+    m = build_model("resnet8", num_classes=10, in_channels=1)
+    for mod in m.modules():  # non-trivial batch-norm statistics
+        if isinstance(mod, torch.nn.BatchNorm2d):
+            mod.running_mean.uniform_(-0.5, 0.5)
+            mod.running_var.uniform_(0.5, 2.0)
+            mod.weight.data.uniform_(0.5, 1.5)
+            mod.bias.data.uniform_(-0.2, 0.2)
+    return m.eval()
+
+
+def test_fold_batchnorm_preserves_outputs_and_zeros():
+    m = _trained_like_resnet8()
+    with torch.no_grad():
+        m.stage1.conv1.weight[0] = 0.0
+    x = torch.randn(4, 1, 32, 32)
+    ref = m(x)
+    pairs = fold_batchnorm(m)
+    assert len(pairs) == 9  # every conv of ResNet-8 has its own batch norm
+    assert not any(isinstance(x, torch.nn.BatchNorm2d) for x in m.modules())
+    torch.testing.assert_close(m(x), ref, atol=1e-5, rtol=1e-5)
+    assert torch.all(m.stage1.conv1.weight[0] == 0)
+
+
+def test_checkpoint_round_trip_replays_fold_and_channel_pruning(tmp_path, digits):
+    from tinykit.prune.channel import prune_channels
+
+    m = _trained_like_resnet8()
+    prune_channels(m, torch.zeros(1, 1, 32, 32), 0.5)
+    fold_batchnorm(m)
+    x = torch.randn(2, 1, 32, 32)
+    ref = m(x)
+    path = save_checkpoint(tmp_path / "m.pt", m, Checkpoint("resnet8", digits.spec, {}))
+    ck = load_checkpoint(path)  # weights_only=True inside
+    back = ck.build()
+    assert back.stage1.conv1.out_channels == 8
+    torch.testing.assert_close(back(x), ref)
+    assert ck.spec == digits.spec
+
+
+def test_foreign_pickle_refused_unless_trusted(tmp_path):
+    import argparse
+
+    p = tmp_path / "evil.pt"  # a class outside torch's weights_only allowlist
+    torch.save({"format": "tinykit-checkpoint", "obj": argparse.Namespace()}, p)
+    with pytest.raises(TinykitError, match="--trust-pickle"):
+        load_checkpoint(p)
+
+
+def test_plain_state_dict_is_not_a_checkpoint(tmp_path):
+    p = tmp_path / "sd.pt"
+    torch.save(build_model("resnet8", num_classes=10, in_channels=1).state_dict(), p)
+    with pytest.raises(TinykitError, match="--weights"):
+        load_checkpoint(p)
+
+
+def test_garbage_file(tmp_path):
+    p = tmp_path / "x.pt"
+    p.write_bytes(b"not a checkpoint at all")
+    with pytest.raises(TinykitError, match="cannot read checkpoint .*not a PyTorch file"):
+        load_checkpoint(p)

@@ -1,0 +1,119 @@
+"""The command line: fast help, one-line errors with exit status 2, nothing half-written."""
+
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+from tests.conftest import run_cli
+
+
+def _imports_after(code: str) -> set[str]:
+    out = subprocess.run(
+        [sys.executable, "-c", code + "\nimport sys; print(' '.join(sorted(sys.modules)))"],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.split()
+    return set(out)
+
+
+def test_import_and_help_do_not_import_torch():
+    mods = _imports_after("import tinykit")
+    assert "torch" not in mods
+    mods = _imports_after(
+        "import sys\nsys.argv=['tinykit','--help']\nfrom tinykit.cli.main import main\n"
+        "try:\n    main()\nexcept SystemExit:\n    pass"
+    )
+    assert "torch" not in mods and "onnxruntime" not in mods and "click" in mods
+
+
+def test_help_lists_commands_and_explains_options():
+    r = run_cli("--help")
+    assert r.returncode == 0 and "compress" in r.stdout and "train" in r.stdout
+    r = run_cli("compress", "--help")
+    assert r.returncode == 0
+    for opt in (
+        "--bits",
+        "--quant",
+        "--prune",
+        "--sparsity",
+        "--out",
+        "--json",
+        "--data",
+        "train.npz",
+        "--weights",
+        "--trust-pickle",
+    ):
+        assert opt in r.stdout
+
+
+def _assert_one_line_error(r, needle: str):
+    assert r.returncode == 2, r.stderr
+    lines = [ln for ln in r.stderr.strip().splitlines() if ln.strip()]
+    assert len(lines) == 1, r.stderr
+    assert lines[0].startswith("tinykit: error:") and needle in lines[0], lines[0]
+    assert "Traceback" not in r.stderr
+
+
+@pytest.mark.parametrize(
+    ("args", "needle"),
+    [
+        (["--bits", "9"], "--bits"),
+        (["--bits", "0"], "--bits"),
+        (["--sparsity", "1.0"], "--sparsity"),
+        (["--sparsity", "-0.1"], "--sparsity"),
+        (["--ratio", "1.5"], "--ratio"),
+        (["--model", "missing.pt"], "missing.pt does not exist"),
+        (["--model", "resnet18", "--weights", "nope.pt"], "nope.pt does not exist"),
+        (["--model", "no_such_arch"], "unknown architecture 'no_such_arch'"),
+        (["--formats", "onnx,coreml"], "unknown export format 'coreml'"),
+        (["--data", "nowhere/"], "--data needs --model"),
+        (["--quant", "linear", "--bits", "1"], "linear quantization needs --bits 2-8"),
+    ],
+)
+def test_bad_input_one_line_exit_2(tmp_path, args, needle):
+    out = tmp_path / "out"
+    r = run_cli("compress", *args, "--out", str(out), cwd=str(tmp_path))
+    _assert_one_line_error(r, needle)
+    assert not out.exists()
+
+
+def test_nonempty_out_dir_is_refused_and_untouched(tmp_path):
+    out = tmp_path / "out"
+    out.mkdir()
+    (out / "keep.txt").write_text("mine")
+    r = run_cli("compress", "--out", str(out))
+    _assert_one_line_error(r, "not empty")
+    assert [p.name for p in out.iterdir()] == ["keep.txt"]
+
+
+def test_foreign_checkpoint_and_wrong_shape(tmp_path, reference_ckpt):
+    import argparse
+
+    import torch
+
+    evil = tmp_path / "evil.pt"
+    torch.save({"x": argparse.Namespace()}, evil)
+    _assert_one_line_error(run_cli("compress", "--model", str(evil)), "--trust-pickle")
+    # the digits checkpoint (1 channel) against 3-channel data
+    from tinykit.reference import reference_path
+
+    d = tmp_path / "rgb"
+    d.mkdir()
+    x = np.zeros((20, 3, 8, 8), dtype=np.uint8)
+    np.savez(d / "train.npz", x=x, y=np.arange(20) % 10)
+    np.savez(d / "test.npz", x=x, y=np.arange(20) % 10)
+    r = run_cli(
+        "compress", "--model", str(reference_path()), "--data", str(d), "--out", str(tmp_path / "o")
+    )
+    _assert_one_line_error(r, "3-channel images")
+    assert not (tmp_path / "o").exists()
+
+
+def test_train_refuses_to_overwrite(tmp_path):
+    f = tmp_path / "m.pt"
+    f.write_text("precious")
+    _assert_one_line_error(run_cli("train", "--out", str(f)), "exists")
+    assert f.read_text() == "precious"
