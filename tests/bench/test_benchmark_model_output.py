@@ -128,7 +128,8 @@ INFO: Note: as the benchmark tool itself affects memory footprint, the following
 INFO: Memory footprint delta from the start of the tool (MB): init=14.4414 overall=14.8164
 """
 
-# The same kind of line as Android's logcat shows it (benchmark APK), with the logcat prefix
+# Android's logcat view of the benchmark APK (logcat prefix), from a public Markdown guide to
+# reading benchmark_model logs; found with the code search, which did not name its repository
 LOGCAT_MEDIAN = """\
 07-14 13:14:56.520 22838 22838 I tflite  : count=25 first=187533 curr=140990 min=140071 max=195121 avg=145528 std=13583 p5=140545 median=141253 p95=187533
 07-14 13:14:56.521 22838 22838 I tflite  : Inference timings in us: Init: 92318, First inference: 187533, Warmup (avg): 211669, Inference (avg): 145528
@@ -200,6 +201,7 @@ def test_logcat_prefix():
 
 
 def test_failed_run_has_no_figures():
+    # github.com/lp6m/yolov5s_android, benchmark/benchmark.md: the NNAPI qti-dsp run that failed
     failed = ("ERROR: NN API returned error ANEURALNETWORKS_OP_FAILED\n"
               "Failed to apply NNAPI delegate.\nBenchmarking failed.\n")
     with pytest.raises(BenchmarkOutputError):
