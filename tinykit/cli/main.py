@@ -14,6 +14,8 @@ import click
 
 # name -> (module, attribute, one-line help shown by `tinykit --help`)
 COMMANDS: dict[str, tuple[str, str, str]] = {
+    "bench": ("tinykit.cli.bench", "bench", "Latency, MACs and memory of artifacts, here or on a board."),
+    "boards": ("tinykit.cli.boards", "boards", "List the board profiles (CPU, peaks, how to connect)."),
     "compress": ("tinykit.cli.compress", "compress", "Prune, quantize, export, verify and bench a model."),
     "sensitivity": ("tinykit.cli.sensitivity", "sensitivity", "Scan how much each layer can be pruned alone (validation split)."),
     "inspect": ("tinykit.cli.inspect", "inspect", "Per-layer table of a model and its weight histograms."),
