@@ -13,7 +13,6 @@ import os
 from pathlib import Path
 
 from tinykit.bench.onnx_macs import NodeCost, OnnxMacCount
-
 from tinykit.errors import TinykitError
 
 

@@ -16,8 +16,8 @@ import sys
 
 def measure_checkpoint(path: str, *, threads: int = 1, runs: int = 100, warmup: int = 10) -> dict:
     import torch
-    from tinykit.bench.runner import _peak_rss_kb, cpu_info, fixed_input, time_calls
 
+    from tinykit.bench.runner import _peak_rss_kb, cpu_info, fixed_input, time_calls
     from tinykit.checkpoint import load_checkpoint
 
     torch.set_num_threads(threads)

@@ -9,10 +9,8 @@ import os
 from pathlib import Path
 from typing import Any
 
-import numpy as np
-from tinykit.exporters.artifact import Artifact
-
 from tinykit.errors import TinykitError
+from tinykit.exporters.artifact import Artifact
 from tinykit.fileio import atomic_path
 
 OPSET = 20

@@ -15,12 +15,12 @@ from pathlib import Path
 
 def main() -> int:
     import torch
+
     from tinykit.bench.estimate import estimate
     from tinykit.bench.latency import bench
     from tinykit.boards import load_board
     from tinykit.exporters.onnx import export_onnx
     from tinykit.exporters.tflite import export_tflite
-
     from tinykit.models import build_model
     from tinykit.spec import InputSpec
 

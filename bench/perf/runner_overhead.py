@@ -61,7 +61,6 @@ def main() -> int:
 
     from tinykit.bench.latency import bench
     from tinykit.exporters.onnx import export_onnx
-
     from tinykit.models import build_model
     from tinykit.spec import InputSpec
 

@@ -20,10 +20,10 @@ SSHD = shutil.which("sshd") or "/usr/sbin/sshd"
 def artifacts(tmp_path_factory) -> dict[str, Path]:
     """An untrained ResNet-8 (digits shape) as .onnx, .tflite and a tinykit checkpoint."""
     import torch
-    from tinykit.exporters.onnx import export_onnx
-    from tinykit.exporters.tflite import export_tflite
 
     from tinykit.checkpoint import Checkpoint, save_checkpoint
+    from tinykit.exporters.onnx import export_onnx
+    from tinykit.exporters.tflite import export_tflite
     from tinykit.models import build_model
     from tinykit.spec import InputSpec
 

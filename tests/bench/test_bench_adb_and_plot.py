@@ -5,8 +5,8 @@ from __future__ import annotations
 import shlex
 
 import pytest
-from tinykit.bench.adb import AdbTarget, adb_bench, benchmark_command
 
+from tinykit.bench.adb import AdbTarget, adb_bench, benchmark_command
 from tinykit.errors import TinykitError
 
 
@@ -36,6 +36,7 @@ def test_missing_adb_is_one_clear_error(artifacts):
 
 def test_plot_points(tmp_path):
     from matplotlib.image import imread
+
     from tinykit.bench.plot import latency_vs_macs_plot
 
     pts = [

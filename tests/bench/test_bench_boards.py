@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import pytest
-from tinykit.boards import list_boards, load_board
 
+from tinykit.boards import list_boards, load_board
 from tinykit.errors import TinykitError
 
 

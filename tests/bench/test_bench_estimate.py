@@ -4,6 +4,7 @@ measurement on this machine (the error is printed and bounded)."""
 from __future__ import annotations
 
 import pytest
+
 from tinykit.bench.board import bench_on_board
 from tinykit.bench.estimate import estimate, roofline_ms
 from tinykit.bench.onnx_macs import NodeCost, OnnxMacCount

@@ -8,8 +8,8 @@ import subprocess
 import sys
 
 import pytest
-from tinykit.bench.latency import RUNNER, artifact_kind, bench, combine
 
+from tinykit.bench.latency import RUNNER, artifact_kind, bench, combine
 from tinykit.errors import TinykitError
 
 

@@ -5,8 +5,9 @@ from __future__ import annotations
 import pytest
 import torch
 import torch.nn.functional as F
-from tinykit.bench.macs import count_macs, count_stage_macs
 from torch import nn
+
+from tinykit.bench.macs import count_macs, count_stage_macs
 
 
 class FunctionalNet(nn.Module):

@@ -5,8 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 from onnx import TensorProto, helper, numpy_helper
-from tinykit.bench.onnx_macs import count_onnx_macs
 
+from tinykit.bench.onnx_macs import count_onnx_macs
 from tinykit.errors import TinykitError
 
 
@@ -85,9 +85,9 @@ def test_not_an_onnx_file(tmp_path):
 @pytest.mark.slow
 def test_exported_cifar_resnet18_agrees_with_torch(tmp_path):
     import torch
+
     from tinykit.bench.macs import count_macs
     from tinykit.exporters.onnx import torch_to_onnx
-
     from tinykit.models import build_model
     from tinykit.spec import InputSpec
 

@@ -14,8 +14,8 @@ import time
 from pathlib import Path
 
 import pytest
-from tinykit.bench.ssh import SshTarget, ssh_bench
 
+from tinykit.bench.ssh import SshTarget, ssh_bench
 from tinykit.errors import TinykitError
 
 pytestmark = pytest.mark.slow

@@ -7,6 +7,7 @@ Each sample is copied from the public place named above it (the lines that matte
 from __future__ import annotations
 
 import pytest
+
 from tinykit.bench.benchmark_model_output import BenchmarkOutputError, parse_benchmark_model
 
 # github.com/google/XNNPACK issue #999, a Raspberry Pi (pi@raspberrypi), int8 YOLO, 4 threads,

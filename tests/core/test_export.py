@@ -3,9 +3,9 @@
 import numpy as np
 import pytest
 import torch
+
 from tinykit.exporters.onnx import export_onnx
 from tinykit.exporters.onnx_kmeans import pack_indices, unpack_indices
-
 from tinykit.quant.kmeans import quantize_kmeans
 from tinykit.transforms import fold_batchnorm
 
