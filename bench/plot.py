@@ -37,6 +37,7 @@ def latency_vs_macs_plot(points: list[dict[str, Any]], path: str | os.PathLike[s
     fig, ax = plt.subplots(figsize=(6.4, 4.4))
     runtimes = list(dict.fromkeys(p["runtime"] for p in points))
     markers = "osD^vP*X"
+    labels: list[tuple[float, float, str]] = []
     for i, rt in enumerate(runtimes):
         pts = [p for p in points if p["runtime"] == rt]
         xs = [p["macs"] / 1e6 for p in pts]
@@ -46,8 +47,7 @@ def latency_vs_macs_plot(points: list[dict[str, Any]], path: str | os.PathLike[s
         for x, y, m, p in zip(xs, ys, measured, pts, strict=True):
             ax.plot([x], [y], markers[i % len(markers)], ms=8, color=color,
                     mfc=color if m else "white", mew=1.5)
-            ax.annotate(p["stage"] + ("" if m else " (est.)"), (x, y), fontsize=7,
-                        xytext=(5, 4), textcoords="offset points")
+            labels.append((x, y, p["stage"] + ("" if m else " (est.)")))
         ax.plot([], [], markers[i % len(markers)], color=color, label=rt,
                 mfc=color if any(measured) else "white", mew=1.5)
     kinds = {_latency(p)[1] for p in points}
@@ -66,4 +66,26 @@ def latency_vs_macs_plot(points: list[dict[str, Any]], path: str | os.PathLike[s
     ax.margins(x=0.15, y=0.15)
     ax.legend(fontsize=8)
     fig.tight_layout()
+    _place_labels(ax, fig, labels)
     return _save(fig, Path(path))
+
+
+def _place_labels(ax, fig, labels: list[tuple[float, float, str]], gap_px: float = 11.0) -> None:
+    """Label every point without overlaps: points that share an x position (stages of a
+    fine-pruned model have the same dense MACs) get their labels stacked upwards, each joined
+    to its point by a thin line."""
+    fig.canvas.draw()
+    disp = [(ax.transData.transform((x, y)), text) for x, y, text in labels]
+    order = sorted(range(len(disp)), key=lambda i: (round(disp[i][0][0] / 40), disp[i][0][1]))
+    placed: dict[int, float] = {}
+    last_col, last_y = None, -1e9
+    for i in order:
+        (px, py), _ = disp[i]
+        col = round(px / 40)
+        y = py if col != last_col else max(py, last_y + gap_px)
+        placed[i], last_col, last_y = y, col, y
+    pt_per_px = 72.0 / fig.dpi
+    for i, (x, y, text) in enumerate(labels):
+        dy = (placed[i] - disp[i][0][1]) * pt_per_px
+        ax.annotate(text, (x, y), xytext=(8, 3 + dy), textcoords="offset points", fontsize=7,
+                    arrowprops={"arrowstyle": "-", "lw": 0.4, "color": "0.5"} if dy > 1 else None)

@@ -41,6 +41,10 @@ class Recipe:
     tflite_io: str = "int8"  # linear TFLite input/output: int8 (full-int8) or float
     formats: list[str] = field(default_factory=lambda: ["onnx", "tflite"])
     threads: int = 1
+    board: str = "host"  # also bench on this board: a profile name or a board.toml
+    host: str | None = None  # user@host (SSH) or a phone serial (adb); None: estimate
+    port: int | None = None
+    identity: str | None = None
     bench_runs: int = 200
     bench_warmup: int = 20
     seed: int = 0

@@ -27,6 +27,10 @@ _RECIPE_FLAGS = {
     "tflite_io": "tflite_io",
     "formats": "formats",
     "threads": "threads",
+    "board": "board",
+    "host": "host",
+    "port": "port",
+    "identity": "identity",
     "runs": "bench_runs",
     "warmup": "bench_warmup",
     "seed": "seed",
@@ -150,6 +154,17 @@ _RECIPE_FLAGS = {
     show_default=True,
     help="Threads for latency measurements.",
 )
+@click.option(
+    "--board",
+    default="host",
+    show_default=True,
+    metavar="NAME|TOML",
+    help="Also bench every stage and artifact on this board (see 'tinykit boards'): measured "
+    "over SSH/adb with --host, otherwise a roofline estimate labelled as such.",
+)
+@click.option("--host", metavar="USER@HOST|SERIAL", help="How to reach --board (SSH or adb).")
+@click.option("--port", type=click.IntRange(1, 65535), help="SSH port of --host.")
+@click.option("--identity", type=click.Path(dir_okay=False), help="SSH private key for --host.")
 @click.option(
     "--runs",
     type=click.IntRange(min=1),
