@@ -7,6 +7,7 @@ import json
 import click
 
 from tinykit.cli.options import SparsityType, data_options, model_options, output_options
+from tinykit.exporters.formats import FORMATS
 
 # CLI option -> Recipe field
 _RECIPE_FLAGS = {
@@ -145,7 +146,8 @@ _RECIPE_FLAGS = {
     default="onnx,tflite",
     show_default=True,
     metavar="LIST",
-    help="Export formats, comma-separated: onnx, tflite.",
+    help="Export formats, comma-separated: "
+    + "; ".join(f"{f.name} ({f.runtime}): {f.note}" for f in FORMATS.values()) + ".",
 )
 @click.option(
     "--threads",

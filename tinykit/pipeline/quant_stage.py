@@ -24,26 +24,16 @@ class Quantized:
     tflite_int8_io: bool = False
 
     def write_onnx(self, path: Path, spec):
-        if self.onnx_precision == "kmeans":
-            from tinykit.exporters.onnx import export_onnx
+        from tinykit.exporters import export
 
-            return export_onnx(self.model, spec, path, precision="kmeans", encoding=self.encoding)
-        from tinykit.exporters.onnx_qop import export_onnx_qop
-
-        if not self.encoding.graph.float_ops:
-            return export_onnx_qop(self.encoding.x86_graph, spec, path, unsigned=True)
-        from tinykit.exporters.onnx_int8 import export_onnx_int8
-
-        return export_onnx_int8(self.eval_model, spec, path)  # QDQ: float ops stay float
+        return export(self.model, spec, path, format="onnx", precision=self.onnx_precision,
+                      encoding=self.encoding)
 
     def write_tflite(self, path: Path, spec):
-        if self.tflite_precision == "fp32":
-            from tinykit.exporters.tflite import export_tflite
+        from tinykit.exporters import export
 
-            return export_tflite(self.model, spec, path)
-        from tinykit.exporters.tflite import export_tflite_int8
-
-        return export_tflite_int8(self.eval_model, spec, path, int8_io=self.tflite_int8_io)
+        return export(self.model, spec, path, format="tflite", precision=self.tflite_precision,
+                      encoding=self.encoding, int8_io=self.tflite_int8_io)
 
 
 def run_quantization(model, data, recipe, *, progress: bool) -> Quantized:
