@@ -16,6 +16,7 @@ run: $(STAMP)
 	$(BIN)/tinykit compress --bits 4
 
 test: $(STAMP)
+	scripts/ensure-sshd.sh
 	$(BIN)/python -m pytest -q
 
 bench: $(STAMP)

@@ -8,27 +8,17 @@ from importlib import metadata
 
 
 def cpu_model() -> str:
-    try:
-        with open("/proc/cpuinfo") as f:
-            for line in f:
-                if line.startswith("model name"):
-                    return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or platform.machine()
+    from tinykit.bench.runner import cpu_info
+
+    return cpu_info()["cpu"]
 
 
 def cpu_flags() -> list[str]:
-    """The instruction-set features that decide int8 speed."""
-    wanted = {"avx2", "avx512f", "avx512_vnni", "avx_vnni", "amx_int8", "asimddp", "i8mm", "fma"}
-    try:
-        with open("/proc/cpuinfo") as f:
-            for line in f:
-                if line.startswith(("flags", "Features")):
-                    return sorted(set(line.split(":", 1)[1].split()) & wanted)
-    except OSError:
-        pass
-    return []
+    """The instruction-set features that decide int8 speed (AVX2, AVX-512 VNNI, AMX; dot
+    product and i8mm on Arm)."""
+    from tinykit.bench.runner import cpu_info
+
+    return cpu_info()["cpu_flags"]
 
 
 def versions(packages=("tinykit", "torch", "onnxruntime", "ai-edge-litert", "litert-torch",

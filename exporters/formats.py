@@ -20,15 +20,16 @@ FORMATS: dict[str, Format] = {
         ".onnx",
         "onnxruntime",
         ("fp32", "kmeans", "int8"),
-        "k-means weights are stored as packed n-bit indices + codebook and decoded by a "
-        "lookup that onnxruntime folds when the session loads",
+        "k-means: packed n-bit indices + codebook, decoded by a lookup that onnxruntime folds "
+        "at load; int8: operator format (QLinearConv...), uint8 activations x 7-bit weights",
     ),
     "tflite": Format(
         "tflite",
         ".tflite",
         "ai-edge-litert",
         ("fp32", "kmeans", "int8"),
-        "converted with litert-torch; k-means weights are stored decoded (fp32)",
+        "converted with litert-torch; k-means weights stored decoded (fp32); int8: full int8 "
+        "with tinykit's scales, int8 or float input/output",
     ),
 }
 

@@ -156,7 +156,6 @@ def export_onnx_int8(qdq_module, spec, path: str | Path):
     """Export tinykit's QDQ module (float input and output; int8 inside) to ``path``."""
     from tinykit.exporters.artifact import Artifact
     from tinykit.exporters.onnx import torch_to_onnx
-
     from tinykit.fileio import atomic_path
 
     path = Path(path)

@@ -166,8 +166,8 @@ def export_onnx_qop(
     g: QGraph, spec, path: str | Path, *, int8_io: bool = False, unsigned: bool = False
 ):
     import onnx
-    from tinykit.exporters.artifact import Artifact
 
+    from tinykit.exporters.artifact import Artifact
     from tinykit.fileio import atomic_path
 
     path = Path(path)

@@ -9,9 +9,8 @@ import logging
 import os
 from pathlib import Path
 
-from tinykit.exporters.artifact import Artifact, _quiet_tf_logs, silence_native_stderr
-
 from tinykit.errors import MissingDependencyError, TinykitError
+from tinykit.exporters.artifact import Artifact, _quiet_tf_logs, silence_native_stderr
 from tinykit.fileio import atomic_path
 
 

@@ -31,7 +31,6 @@ def verify_artifact(
 ) -> dict[str, float]:
     """Accuracy of the artifact itself, and its top-1 agreement with the PyTorch model."""
     from tinykit.exporters.artifact import open_runtime
-
     from tinykit.progress import progress_bar
 
     x = manifest_inputs(raw_x, manifest, io)

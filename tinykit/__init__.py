@@ -11,12 +11,12 @@ from typing import Any
 
 __version__ = "0.1.0"
 
+# The other verbs live beside their configs: tinykit.prune.prune(model, PruneConfig(...)),
+# tinykit.quant.quantize(model, QuantConfig(...), data=...), tinykit.bench.latency.bench(path)
+# (a top-level alias would be shadowed by the subpackage of the same name once imported).
 _LAZY = {
     "compress": "tinykit.pipeline",
-    "prune": "tinykit.prune",
-    "quantize": "tinykit.quant",
     "export": "tinykit.exporters",
-    "bench": "tinykit.bench.latency",
     "Recipe": "tinykit.recipe",
     "InputSpec": "tinykit.spec",
     "TinykitError": "tinykit.errors",

@@ -35,12 +35,16 @@ class Recipe:
     quant: str | None = None  # None: from bits (kmeans < 8, linear at 8)
     bits: int = 4
     per_channel: bool = False
-    qat_epochs: int | None = None  # None: 3 for k-means (centroid fine-tune), 0 for linear
+    qat_epochs: int | None = None  # None: k-means centroid fine-tune 3 (5 at <= 3 bits); linear 0
     calibration: str = "minmax"  # linear: minmax | percentile | mse
     calibration_samples: int = 512
     tflite_io: str = "int8"  # linear TFLite input/output: int8 (full-int8) or float
     formats: list[str] = field(default_factory=lambda: ["onnx", "tflite"])
     threads: int = 1
+    board: str = "host"  # also bench on this board: a profile name or a board.toml
+    host: str | None = None  # user@host (SSH) or a phone serial (adb); None: estimate
+    port: int | None = None
+    identity: str | None = None
     bench_runs: int = 200
     bench_warmup: int = 20
     seed: int = 0
@@ -104,7 +108,9 @@ class Recipe:
     def qat_epochs_resolved(self) -> int:
         if self.qat_epochs is not None:
             return self.qat_epochs
-        return 3 if self.quant == "kmeans" else 0
+        if self.quant == "kmeans":
+            return 5 if self.bits <= 3 else 3
+        return 0
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)

@@ -71,6 +71,10 @@ def table_rows(report: dict[str, Any]) -> list[list[str]]:
                 _fmt_latency(a.get("latency_ms")),
             ]
         )
+    board = report.get("recipe", {}).get("board", "host")
+    if board != "host":  # one more column: the same files on the target board
+        for row, item in zip(rows, [*report["stages"], *report["artifacts"]], strict=True):
+            row.append(_fmt_latency(item.get("board_latency_ms")))
     return rows
 
 
@@ -111,7 +115,13 @@ def render(report: dict[str, Any]) -> str:
             "for artifacts; measured on this CPU"
         )
     foot.append("accuracy: top-1 on the test split; agreement: artifact top-1 == PyTorch top-1")
-    out = [format_table(HEADER, table_rows(report)), "", *foot]
+    header = list(HEADER)
+    board = report.get("recipe", {}).get("board", "host")
+    if board != "host":
+        header.append(f"{board} ms")
+        foot.append(f"{board} ms: the same files on {board}; (est.) marks a roofline estimate "
+                    "from the board profile, not a measurement")
+    out = [format_table(header, table_rows(report)), "", *foot]
     if report.get("out_dir"):
         out.append(f"report, bundle and plots: {report['out_dir']}")
     return "\n".join(out)

@@ -22,9 +22,9 @@ def build_files(arch: str, shape, d: Path) -> dict[str, Path]:
     import torch
     from onnxruntime.quantization import CalibrationDataReader, QuantFormat, quantize_static
     from onnxruntime.quantization.shape_inference import quant_pre_process
+
     from tinykit.exporters.onnx import export_onnx
     from tinykit.exporters.onnx_qop import export_onnx_qop
-
     from tinykit.models import build_model
     from tinykit.quant.linear import x86_variant
     from tinykit.quant.qgraph import build_qgraph

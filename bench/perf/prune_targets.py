@@ -19,10 +19,10 @@ from pathlib import Path
 
 def channel_target(tmp: Path, runs: int = 300) -> bool:
     import torch
+
     from tinykit.bench.latency import bench
     from tinykit.bench.macs import count_macs
     from tinykit.exporters.onnx import export_onnx
-
     from tinykit.models import build_model
     from tinykit.prune.channel import prune_channels
     from tinykit.spec import InputSpec

@@ -3,8 +3,9 @@
 import numpy as np
 import pytest
 import torch
-from tinykit.exporters.onnx import export_onnx, pack_indices, unpack_indices
 
+from tinykit.exporters.onnx import export_onnx
+from tinykit.exporters.onnx_kmeans import pack_indices, unpack_indices
 from tinykit.quant.kmeans import quantize_kmeans
 from tinykit.transforms import fold_batchnorm
 
@@ -22,21 +23,18 @@ def test_pack_by_hand():
     assert pack_indices(np.array([1, 2, 3, 0]), 2).tolist() == [57, 0]
 
 
-@pytest.fixture(scope="module")
-def folded(reference_ckpt):
-    m = reference_ckpt.build()
-    fold_batchnorm(m)
-    return m
-
-
-@pytest.mark.parametrize(("bits", "per_channel"), [(4, False), (3, False), (2, True)])
-def test_kmeans_onnx_matches_torch_and_is_n_bit_small(tmp_path, folded, digits, bits, per_channel):
-    import copy
-
+@pytest.mark.parametrize(
+    ("bits", "per_channel", "fold"), [(4, False, False), (3, False, True), (2, True, False)]
+)
+def test_kmeans_onnx_matches_torch_and_is_n_bit_small(
+    tmp_path, reference_ckpt, digits, bits, per_channel, fold
+):
     import onnx
     import onnxruntime as ort
 
-    m = copy.deepcopy(folded)
+    m = reference_ckpt.build()
+    if fold:
+        fold_batchnorm(m)
     fp32 = export_onnx(m, digits.spec, tmp_path / "fp32.onnx")
     books = quantize_kmeans(m, bits, per_channel=per_channel)
     art = export_onnx(m, digits.spec, tmp_path / "k.onnx", precision="kmeans", encoding=books)
@@ -51,8 +49,11 @@ def test_kmeans_onnx_matches_torch_and_is_n_bit_small(tmp_path, folded, digits, 
     assert big_float == []
     n_weights = sum(b.labels.numel() for b in books.values())
     n_cent = sum(b.centroids.numel() for b in books.values())
-    payload = n_weights * bits / 8 + n_cent * 4
-    assert art.size_bytes < payload + 10_000  # packed indices + codebooks + biases + graph
+    n_chan = sum(b.labels.shape[0] for b in books.values())  # folded batch-norm factors
+    payload = n_weights * bits / 8 + n_cent * 4 + n_chan * 4
+    # packed indices + codebooks + channel factors; then biases, the graph and the decode
+    # function (about 12 kB here) are all the rest
+    assert payload < art.size_bytes < payload + 14_000
     assert art.size_bytes < fp32.size_bytes * (bits / 32 + 0.05 + (0.1 if per_channel else 0))
     # onnxruntime folds the decode at load: the optimized graph has only the model's own ops
     so = ort.SessionOptions()
@@ -61,6 +62,29 @@ def test_kmeans_onnx_matches_torch_and_is_n_bit_small(tmp_path, folded, digits, 
     ort.InferenceSession(str(art.path), so, providers=["CPUExecutionProvider"])
     ops = {n.op_type for n in onnx.load(so.optimized_model_filepath).graph.node}
     assert not ops & {"Gather", "BitShift", "Range", "KMeansDecode"}
+
+
+def test_pruned_kmeans_layers_store_a_mask_and_nonzero_indices(tmp_path, reference_ckpt, digits):
+    import onnx
+
+    from tinykit.exporters.onnx_kmeans import encode_layer
+    from tinykit.prune.fine import prune_fine
+
+    m = reference_ckpt.build()
+    prune_fine(m, {"stage3.conv2": 0.75, "stage3.conv1": 0.1})
+    dense_file = export_onnx(m, digits.spec, tmp_path / "fp32.onnx")
+    books = quantize_kmeans(m, 4)
+    fn, arrays = encode_layer(books["stage3.conv2"])
+    n = 64 * 64 * 9
+    assert fn == "KMeansDecodeSparse"  # 1 + 0.25 * 4 = 2 bits per weight instead of 4
+    assert arrays["mask"].size == n // 8 + 1 and arrays["packed"].size == n // 4 * 4 // 8 + 1
+    assert encode_layer(books["stage3.conv1"])[0] == "KMeansDecode"  # 10%: the mask would cost
+    art = export_onnx(m, digits.spec, tmp_path / "k.onnx", precision="kmeans", encoding=books)
+    x = digits.inputs("test")[:64]
+    np.testing.assert_allclose(art(x), m(torch.from_numpy(x)).detach().numpy(), atol=1e-4)
+    ops = {n.op_type for n in onnx.load(str(art.path)).graph.node}
+    assert {"KMeansDecode", "KMeansDecodeSparse"} <= ops
+    assert art.size_bytes < 0.15 * dense_file.size_bytes  # 4-bit, one layer at 2 bits per weight
 
 
 def test_tflite_agrees_with_torch(tmp_path, reference_model, digits):

@@ -1,7 +1,8 @@
 import torch
 import torch.nn.functional as F
-from tinykit.bench.macs import count_macs, param_counts
 from torch import nn
+
+from tinykit.bench.macs import count_macs, param_counts
 
 
 class Functional(nn.Module):

@@ -32,3 +32,17 @@ def test_unknown_layer_and_bad_sparsity():
         prune_fine(model, {"fc": 0.5})
     with pytest.raises(TinykitError, match=r"\[0, 1\)"):
         prune_fine(model, 1.0)
+
+
+def test_public_verbs_and_registries(digits, reference_model):
+    from tinykit.prune import PruneConfig, prune
+    from tinykit.quant import QuantConfig, quantize
+
+    masks = prune(reference_model, PruneConfig(sparsity=0.5))
+    assert abs(masks.sparsity()["stage3.conv2"] - 0.5) < 1e-9
+    books = quantize(reference_model, QuantConfig(bits=3))
+    assert len(torch.unique(reference_model.stage3.conv2.weight)) <= 8 and len(books) == 10
+    with pytest.raises(TinykitError, match="use one of channel, fine"):
+        PruneConfig(method="magic")
+    with pytest.raises(TinykitError, match="linear quantization needs bits 2-8"):
+        QuantConfig(method="linear", bits=1)

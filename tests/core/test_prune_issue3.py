@@ -6,8 +6,8 @@ import copy
 import numpy as np
 import pytest
 import torch
-from tinykit.bench.macs import count_macs
 
+from tinykit.bench.macs import count_macs
 from tinykit.errors import TinykitError
 from tinykit.models import build_model
 from tinykit.prune.channel import prune_channels

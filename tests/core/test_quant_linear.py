@@ -59,6 +59,7 @@ def test_fusion_and_int32_bias_by_hand(lq):
 def test_int8_onnx_matches_integer_reference_exactly(tmp_path, lq, digits):
     import onnx
     import onnxruntime as ort
+
     from tinykit.exporters.onnx_qop import export_onnx_qop
 
     g = lq.x86_graph
@@ -140,7 +141,6 @@ def test_depthwise_gets_per_channel_scales_and_relu6_is_fused():
 
 def test_unquantizable_layer_stays_float_with_a_warning(tmp_path):
     from tinykit.exporters.onnx_int8 import export_onnx_int8
-
     from tinykit.quant.qdq import build_qdq_module
     from tinykit.quant.qgraph import build_qgraph
     from tinykit.spec import InputSpec

@@ -7,6 +7,7 @@ import json
 import click
 
 from tinykit.cli.options import SparsityType, data_options, model_options, output_options
+from tinykit.exporters.formats import FORMATS
 
 # CLI option -> Recipe field
 _RECIPE_FLAGS = {
@@ -27,6 +28,10 @@ _RECIPE_FLAGS = {
     "tflite_io": "tflite_io",
     "formats": "formats",
     "threads": "threads",
+    "board": "board",
+    "host": "host",
+    "port": "port",
+    "identity": "identity",
     "runs": "bench_runs",
     "warmup": "bench_warmup",
     "seed": "seed",
@@ -54,7 +59,8 @@ _RECIPE_FLAGS = {
     "--qat-epochs",
     type=click.IntRange(min=0),
     help="Fine-tune epochs inside the quantized structure: k-means centroid updates (default "
-    "3), or linear quantization-aware training with fake quantization (default 0: off).",
+    "3, or 5 at 3 bits and below), or linear quantization-aware training with fake "
+    "quantization (default 0: off).",
 )
 @click.option(
     "--calibration",
@@ -140,7 +146,8 @@ _RECIPE_FLAGS = {
     default="onnx,tflite",
     show_default=True,
     metavar="LIST",
-    help="Export formats, comma-separated: onnx, tflite.",
+    help="Export formats, comma-separated: "
+    + "; ".join(f"{f.name} ({f.runtime}): {f.note}" for f in FORMATS.values()) + ".",
 )
 @click.option(
     "--threads",
@@ -149,6 +156,17 @@ _RECIPE_FLAGS = {
     show_default=True,
     help="Threads for latency measurements.",
 )
+@click.option(
+    "--board",
+    default="host",
+    show_default=True,
+    metavar="NAME|TOML",
+    help="Also bench every stage and artifact on this board (see 'tinykit boards'): measured "
+    "over SSH/adb with --host, otherwise a roofline estimate labelled as such.",
+)
+@click.option("--host", metavar="USER@HOST|SERIAL", help="How to reach --board (SSH or adb).")
+@click.option("--port", type=click.IntRange(1, 65535), help="SSH port of --host.")
+@click.option("--identity", type=click.Path(dir_okay=False), help="SSH private key for --host.")
 @click.option(
     "--runs",
     type=click.IntRange(min=1),

@@ -14,6 +14,8 @@ import click
 
 # name -> (module, attribute, one-line help shown by `tinykit --help`)
 COMMANDS: dict[str, tuple[str, str, str]] = {
+    "bench": ("tinykit.cli.bench", "bench", "Latency, MACs and memory of artifacts, here or on a board."),
+    "boards": ("tinykit.cli.boards", "boards", "List the board profiles (CPU, peaks, how to connect)."),
     "compress": ("tinykit.cli.compress", "compress", "Prune, quantize, export, verify and bench a model."),
     "sensitivity": ("tinykit.cli.sensitivity", "sensitivity", "Scan how much each layer can be pruned alone (validation split)."),
     "inspect": ("tinykit.cli.inspect", "inspect", "Per-layer table of a model and its weight histograms."),
@@ -58,10 +60,23 @@ def _fail(msg: str, code: int = 2) -> None:
     sys.exit(code)
 
 
+def _one_line_warnings() -> None:
+    """Show tinykit's warnings as ``tinykit: warning: ...`` lines; silence library chatter."""
+    import warnings
+
+    def show(message, category, filename, lineno, file=None, line=None):
+        if "tinykit" in str(filename) or category is UserWarning and "left in float" in str(message):
+            click.echo(f"tinykit: warning: {message}", err=True)
+
+    warnings.showwarning = show
+
+
 def main(argv: list[str] | None = None) -> None:
     from tinykit.errors import TinykitError
 
     debug = os.environ.get("TINYKIT_DEBUG") == "1"
+    if not debug:
+        _one_line_warnings()
     try:
         cli.main(args=argv, prog_name="tinykit", standalone_mode=False)
     except click.exceptions.NoArgsIsHelpError as e:

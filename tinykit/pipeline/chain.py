@@ -38,6 +38,17 @@ class Compressor:
         r = self.recipe
         return bench(path, threads=r.threads, runs=r.bench_runs, warmup=r.bench_warmup)
 
+    def bench_board(self, path: Path) -> dict | None:
+        """The same file on the recipe's board (measured over SSH/adb, or estimated)."""
+        r = self.recipe
+        if r.board == "host":
+            return None
+        from tinykit.bench.board import bench_on_board
+
+        opts = {k: v for k, v in (("port", r.port), ("identity", r.identity)) if v is not None}
+        return bench_on_board(path, r.board, r.host, threads=r.threads, runs=r.bench_runs,
+                              warmup=r.bench_warmup, **opts)
+
     def measure_stage(self, stage: str, model, *, eval_model=None, write_onnx=None) -> dict:
         """PyTorch figures of ``model`` plus the size and latency of its ONNX form."""
         from tinykit.exporters.onnx import export_onnx
@@ -57,6 +68,9 @@ class Compressor:
             latency_ms=self.bench(path),
             onnx=os.path.relpath(path, self.out),
         )
+        board = self.bench_board(path)
+        if board is not None:
+            m["board_latency_ms"] = board
         self.stages.append(m)
         self.log(
             f"  {stage:<10} accuracy {100 * m['accuracy']:.2f}%  nonzero "
@@ -73,10 +87,14 @@ class Compressor:
         r = self.recipe
         model = self.src.model.eval()
         validate_tables(model, r)
+        if r.board != "host":
+            from tinykit.bench.board import resolve_board
+
+            resolve_board(r.board)  # an unknown board fails before any work
         self.log(f"compress {self.src.name} on {self.data.summary()}")
         baseline = self.measure_stage("baseline", model)
         before = copy.deepcopy(model)
-        if r.quant != "none":  # compare like with like: batch norm folded on both sides
+        if r.quant == "linear":  # compare like with like: batch norm folded on both sides
             from tinykit.transforms import fold_batchnorm
 
             fold_batchnorm(before)
@@ -107,7 +125,11 @@ class Compressor:
             progress=self.progress,
             log=self.log,
         )
+        if r.board != "host":
+            for rec in artifacts:
+                rec["board_latency_ms"] = self.bench_board(self.out / rec["path"])
         self.save_outputs(work, before)
+        self.plot_latency(artifacts)
         return {
             "tinykit_report": 1,
             "model": self.src.name,
@@ -122,6 +144,21 @@ class Compressor:
             "environment": environment(),
             "notes": {"size_bytes": _size_note()},
         }
+
+    def plot_latency(self, artifacts: list[dict]) -> None:
+        """latency_vs_macs.png: one point per stage and artifact (and board), dense MACs."""
+        from tinykit.bench.plot import latency_vs_macs_plot
+
+        points = []
+        for item in [*self.stages, *artifacts]:
+            label = item.get("stage") or Path(item["path"]).name
+            for key, where in (("latency_ms", "this CPU"), ("board_latency_ms", self.recipe.board)):
+                lat = item.get(key)
+                if lat:
+                    points.append({"stage": label, "macs": item["macs"], "latency_ms": lat,
+                                   "runtime": f"{lat.get('runtime', '?')} ({where})"})
+        latency_vs_macs_plot(points, self.out / "latency_vs_macs.png",
+                             title=f"{self.src.name}: latency against MACs, batch 1")
 
     def save_outputs(self, model, before) -> None:
         from tinykit.checkpoint import Checkpoint, save_checkpoint
@@ -140,7 +177,7 @@ class Compressor:
             ),
         )
         w0, w1 = layer_weights(before), layer_weights(model)
-        folded = " (batch norm folded into both)" if self.recipe.quant != "none" else ""
+        folded = " (batch norm folded into both)" if self.recipe.quant == "linear" else ""
         weight_histograms(
             w0,
             {k: v for k, v in w1.items() if k in w0},
