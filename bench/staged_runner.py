@@ -4,7 +4,7 @@ Copied into every early-exit bundle and runnable as is on a Raspberry Pi or next
 imports nothing from tinykit.
 
     python staged_runner.py BUNDLE_DIR --inputs test_inputs.npz [--runtime onnxruntime|tflite]
-                            [--threads N] [--passes N] [--per-input] [--json]
+                            [--threads N] [--passes N] [--per-input] [--deadline S] [--json]
 
 It reads the bundle's manifest.json (``early_exit`` section), runs the stages of each input one
 after the other and stops at the first head whose confidence (max softmax, float64) reaches its
@@ -20,6 +20,7 @@ import argparse
 import json
 import os
 import platform
+import signal
 import statistics
 import sys
 import time
@@ -287,7 +288,18 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--warmup", type=int, default=1, help="untimed passes first")
     ap.add_argument("--per-input", action="store_true", help="also list each input's exit")
     ap.add_argument("--json", action="store_true", help="print JSON (the default output)")
+    ap.add_argument("--deadline", type=float, default=0,
+                    help="exit after this many seconds whatever happens (remote runs: nothing "
+                         "outlives a dropped connection)")
     a = ap.parse_args(argv)
+    if a.deadline > 0 and hasattr(signal, "SIGALRM"):
+        def _expire(signum, frame):
+            print(f"staged_runner: error: did not finish within {a.deadline:.0f} s",
+                  file=sys.stderr)
+            os._exit(3)
+
+        signal.signal(signal.SIGALRM, _expire)
+        signal.alarm(max(1, int(a.deadline)))
     try:
         if a.threads < 1 or a.passes < 1 or a.warmup < 0:
             raise RunnerError("--threads and --passes must be >= 1, --warmup >= 0")

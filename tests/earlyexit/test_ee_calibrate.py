@@ -126,9 +126,9 @@ def test_sweep_shares_and_counts():
 
 
 def test_cumulative_macs_equal_count_macs_of_each_prefix(reference_model):
-    from tinykit.bench.macs import count_macs
     from torch import nn
 
+    from tinykit.bench.macs import count_macs
     from tinykit.earlyexit.heads import attach_heads
     from tinykit.earlyexit.macs import exit_macs
 

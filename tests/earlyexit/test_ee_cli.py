@@ -187,7 +187,6 @@ def test_bundled_runner_is_standalone_and_agrees(ee_run):
 
 def test_runner_confidence_is_the_manifest_rule():
     from tinykit.bench import staged_runner
-
     from tinykit.earlyexit.decide import confidence
 
     z = np.random.default_rng(0).normal(scale=8, size=(50, 10))

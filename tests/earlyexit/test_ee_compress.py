@@ -80,8 +80,8 @@ def test_int8_head_file_logits_equal_the_fake_quant_head(reference_ckpt, digits,
 
 def test_torchvision_resnet18_stages(tmp_path):
     import torchvision
-    from tinykit.bench import staged_runner as sr
 
+    from tinykit.bench import staged_runner as sr
     from tinykit.earlyexit.compress import Compression
     from tinykit.spec import InputSpec
 

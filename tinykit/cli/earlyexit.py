@@ -71,6 +71,16 @@ def _options(f):
                      help="Timed passes over the test split per runtime."),
         click.option("--threads", type=click.IntRange(min=1), default=1, show_default=True,
                      help="Runtime threads when timing."),
+        click.option("--host", metavar="USER@HOST",
+                     help="Also time the stages on this board over SSH (a Raspberry Pi with "
+                     "python3, numpy and onnxruntime / ai-edge-litert / tflite-runtime)."),
+        click.option("--port", type=click.IntRange(1, 65535), help="SSH: port of the board."),
+        click.option("--identity", type=click.Path(dir_okay=False), metavar="KEY",
+                     help="SSH: private key file."),
+        click.option("--ssh-opt", "ssh_options", multiple=True, metavar="OPTION",
+                     help="SSH: an extra -o option (repeatable)."),
+        click.option("--remote-python", metavar="PATH",
+                     help="SSH: Python on the board (default python3)."),
     ]
     for opt in reversed(opts):
         f = opt(f)
@@ -89,8 +99,8 @@ def _sweep(value: str) -> tuple[float, ...]:
 def earlyexit(model, weights, num_classes, trust_pickle, data, image_size, seed, blocks,
               probe_blocks, train_mode, epochs, lr, head_pool, head_pooling, head_hidden,
               max_drop, mac_budget, thresholds, sweep, k, sparsity, finetune_epochs,
-              kmeans_bits, int8_heads, formats, no_bench, passes, threads, out, as_json,
-              quiet) -> None:
+              kmeans_bits, int8_heads, formats, no_bench, passes, threads, host, port, identity,
+              ssh_options, remote_python, out, as_json, quiet) -> None:
     """Hang exit heads on a backbone, calibrate them, and run the network as stages.
 
     Heads after the chosen blocks are trained (backbone frozen or jointly); one confidence
@@ -98,8 +108,9 @@ def earlyexit(model, weights, num_classes, trust_pickle, data, image_size, seed,
     head whose max softmax probability reaches its threshold. The network is exported as
     stages (ONNX files, one multi-signature .tflite) with a manifest an app or a board runs;
     the exported stages are checked against PyTorch on the test split and timed against the
-    full model with the standalone staged runner. Writes earlyexit.json, accuracy_vs_macs.png,
-    exit_vs_depth.png, test_inputs.npz and bundle/ to --out.
+    full model with the standalone staged runner, here and, with --host, on a board over SSH.
+    Writes earlyexit.json, accuracy_vs_macs.png, exit_vs_depth.png, test_inputs.npz and
+    bundle/ to --out.
     """
     from tinykit.earlyexit.blocks import parse_blocks
     from tinykit.earlyexit.calibrate import Target
@@ -142,13 +153,19 @@ def earlyexit(model, weights, num_classes, trust_pickle, data, image_size, seed,
         threads=threads,
         seed=seed,
     )
+    ssh = None
+    if host:
+        from tinykit.bench.ssh import SshTarget
+
+        ssh = SshTarget(host=host, port=port, identity=identity, options=list(ssh_options),
+                        python=remote_python or "python3")
     out_dir = check_out_dir(out) if out else new_run_dir("tinykit-out", "earlyexit")
     source, ds = load_source(model, data=data, weights=weights, num_classes=num_classes,
                              image_size=image_size, trust_pickle=trust_pickle, seed=seed,
                              progress=not quiet)
     log = (lambda m: None) if (quiet or as_json) else (lambda m: click.echo(m, err=True))
     with staged_dir(out_dir) as tmp:
-        run = EarlyExitRun(source, ds, recipe, tmp, progress=not quiet, log=log)
+        run = EarlyExitRun(source, ds, recipe, tmp, progress=not quiet, log=log, ssh=ssh)
         report = run.run()
         run.plots(report)
         write_json(tmp / "earlyexit.json", report)

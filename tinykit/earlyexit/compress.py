@@ -60,14 +60,14 @@ def prune_early_exit(model: EarlyExitModel, data, sparsity: float, *, epochs: in
 def kmeans_early_exit(model: EarlyExitModel, data, bits: int, *, per_channel: bool = False,
                       epochs: int = 0, lr: float = 5e-4, seed: int = 0,
                       progress: bool = True) -> dict:
-    """Fold batch norm into the backbone's convolutions, k-means every conv and linear weight
-    (zeros stay zero), then fine-tune jointly inside the codebooks (each centroid moves to the
-    mean of its weights after every step). Returns the codebooks keyed by module name."""
+    """K-means every conv and linear weight (zeros stay zero), then fine-tune jointly inside
+    the codebooks (each centroid moves to the mean of its weights after every step). Batch
+    norm stays unfolded, as in tinykit's own k-means link: one codebook per layer cannot follow
+    the per-channel scales folding would bring; the ONNX exporter folds it and stores the
+    factor. Returns the codebooks keyed by module name."""
     from tinykit.earlyexit.train import HeadTrainConfig, train_heads
     from tinykit.quant.kmeans import CodebookUpdate, quantize_kmeans
-    from tinykit.transforms import fold_batchnorm
 
-    fold_batchnorm(model.backbone)
     books = quantize_kmeans(model, bits, per_channel=per_channel)
     if epochs:
         cfg = HeadTrainConfig(mode="joint", epochs=epochs, lr=lr, seed=seed)

@@ -79,7 +79,8 @@ def export_stages_onnx(model: EarlyExitModel, spec, out_dir: Path, *, kmeans: di
     linear-int8 QGraph per head (see :mod:`tinykit.earlyexit.compress`), merged into the stage
     as onnxruntime int8 operators.
     """
-    from tinykit.exporters.onnx import splice_kmeans, torch_to_onnx
+    from tinykit.exporters.onnx import torch_to_onnx
+    from tinykit.exporters.onnx_kmeans import splice_kmeans
     from tinykit.fileio import atomic_path
 
     stages = build_stages(model)
@@ -101,7 +102,7 @@ def export_stages_onnx(model: EarlyExitModel, spec, out_dir: Path, *, kmeans: di
                 names = _module_names(model, module)
                 books = {n: b for n, b in kmeans.items() if n in names}
                 if books:
-                    splice_kmeans(tmp, module, books)
+                    splice_kmeans(tmp, books)
             if int8:
                 from tinykit.earlyexit.compress import merge_int8_head
 

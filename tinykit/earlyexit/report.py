@@ -66,9 +66,12 @@ def render_earlyexit(rep: dict[str, Any]) -> str:
     out += ["", f"exit taken vs prediction depth: Spearman {rho} (matrix in earlyexit.json)"]
     if rep.get("verification"):
         rows = []
-        for rt, v in rep["verification"].items():
-            lat = rep.get("latency", {}).get(rt)
-            row = [rt, _pct(v["exit_agreement"], 2), _pct(v["accuracy"], 2)]
+        keys = [(rt, rt) for rt in rep["verification"]] + [
+            (k, k.split("@")[0]) for k in rep.get("latency", {}) if "@" in k]
+        for key, rt in keys:
+            v = rep["verification"][rt]
+            lat = rep.get("latency", {}).get(key)
+            row = [key, _pct(v["exit_agreement"], 2), _pct(v["accuracy"], 2)]
             if lat:
                 ms = lat["latency_ms"]
                 row += [f"{ms['full']['mean']:.3f}", f"{ms['early_exit']['mean']:.3f}",
@@ -80,7 +83,7 @@ def render_earlyexit(rep: dict[str, Any]) -> str:
                 row += ["-"] * 7
             rows.append(row)
         out += ["", "exported stages on the test split (latency: mean per input, ms, batch 1, "
-                    "1 thread, each runtime in its own process):",
+                    "each runtime in its own process; runtime@host: on that board over SSH):",
                 format_table(["runtime", "exits = torch", "accuracy", "full", "early exit",
                               "all stages", "stage cost", "lat. saved", "MACs saved",
                               "lat/MAC"], rows, left=1)]

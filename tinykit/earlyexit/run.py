@@ -112,9 +112,11 @@ class EarlyExitRun:
     """One recipe on one model and data set, written into ``out`` (a staging folder)."""
 
     def __init__(self, source, data, recipe: EarlyExitRecipe, out: Path, *,
-                 progress: bool = True, log=print):
+                 progress: bool = True, log=print, ssh=None):
+        """``ssh``: a :class:`tinykit.bench.ssh.SshTarget`; the stages are then also timed on
+        that board."""
         self.src, self.data, self.recipe, self.out = source, data, recipe, Path(out)
-        self.progress, self.log = progress, log
+        self.progress, self.log, self.ssh = progress, log, ssh
 
     def build(self):
         import torch
@@ -252,6 +254,12 @@ class EarlyExitRun:
                 self.log(f"  timing the {rt} stages and full model ({r.passes} passes)")
                 latency[rt] = bench_stages(bundle, inputs, runtime=rt, threads=r.threads,
                                            passes=r.passes)
+            if self.ssh is not None:
+                from tinykit.earlyexit.remote import ssh_bench_stages
+
+                self.log(f"  timing the {rt} stages on {self.ssh.host} over SSH")
+                latency[f"{rt}@{self.ssh.host}"] = ssh_bench_stages(
+                    bundle, inputs, self.ssh, runtime=rt, threads=r.threads, passes=r.passes)
         return {
             "bundle": os.path.relpath(bundle, self.out),
             "test_inputs": os.path.relpath(inputs, self.out),
