@@ -21,8 +21,8 @@ COMMANDS: dict[str, tuple[str, str, str]] = {
     "inspect": ("tinykit.cli.inspect", "inspect", "Per-layer table of a model and its weight histograms."),
     "train": ("tinykit.cli.train", "train", "Train a model on your data (or the digits) and save a checkpoint."),
     "maml": ("tinykit.cli.maml", "maml", "Meta-learning (MAML): 1-D functions, closed form to GD."),
-    "difficulty": ("tinykit.cli.difficulty", "difficulty", "Prediction depth of each example: how hard it is, from k-NN probes per block."),
-    "earlyexit": ("tinykit.cli.earlyexit", "earlyexit", "Exit heads: train, calibrate, export as stages, run them on the device."),
+    "difficulty": ("tinykit.cli.difficulty", "difficulty", "Prediction depth of examples."),
+    "earlyexit": ("tinykit.cli.earlyexit", "earlyexit", "Early-exit heads, run as stages."),
 }
 
 
