@@ -163,7 +163,8 @@ def test_bundled_runner_is_standalone_and_agrees(ee_run):
             names |= {a.name.split(".")[0] for a in node.names}
         elif isinstance(node, ast.ImportFrom):
             names.add((node.module or "").split(".")[0])
-    assert names <= {"__future__", "argparse", "json", "os", "platform", "statistics", "sys",
+    assert names <= {"__future__", "argparse", "json", "os", "platform", "signal", "statistics",
+                     "sys",
                      "time", "numpy", "onnxruntime", "ai_edge_litert", "tflite_runtime"}
     code = (
         "import runpy, sys\n"
