@@ -58,10 +58,12 @@ def test_target_selection_on_a_chain_of_thought_example(tiny_lm):
     task = get_task("arithmetic")
     ex = Example("Tom has 3 apples and gets 4. How many?", "7", "3 + 4 = 7.")
     ids, mask = target_mask(tiny_lm, task, ex, "completion")
-    assert tiny_lm.decode([t for t, m in zip(ids, mask) if m]) == " 3 + 4 = 7.\nFinal answer: 7\n"
-    assert tiny_lm.decode([t for t, m in zip(ids, mask) if not m]).endswith("How many?\nAnswer:")
+    picked = [t for t, m in zip(ids, mask, strict=True) if m]
+    rest = [t for t, m in zip(ids, mask, strict=True) if not m]
+    assert tiny_lm.decode(picked) == " 3 + 4 = 7.\nFinal answer: 7\n"
+    assert tiny_lm.decode(rest).endswith("How many?\nAnswer:")
     ids, mask = target_mask(tiny_lm, task, ex, "answer")
-    assert tiny_lm.decode([t for t, m in zip(ids, mask) if m]) == " 7\n"
+    assert tiny_lm.decode([t for t, m in zip(ids, mask, strict=True) if m]) == " 7\n"
 
 
 def test_loss_is_cross_entropy_on_exactly_the_targets(tiny_lm):
@@ -79,7 +81,8 @@ def test_loss_is_cross_entropy_on_exactly_the_targets(tiny_lm):
         emb = torch.cat([soft().detach(), tiny_lm.embed(torch.tensor(ids))], 0)[None]
         with torch.no_grad():
             logp = torch.log_softmax(tiny_lm.model(inputs_embeds=emb).logits[0], -1)
-        terms += [-float(logp[4 + i - 1, t]) for i, (t, m) in enumerate(zip(ids, mask)) if m]
+        pairs = enumerate(zip(ids, mask, strict=True))
+        terms += [-float(logp[4 + i - 1, t]) for i, (t, m) in pairs if m]
     assert math.isclose(float(loss), sum(terms) / len(terms), rel_tol=1e-5)
     loss.backward()
     assert soft.vectors.grad is not None and soft.vectors.grad.abs().sum() > 0

@@ -16,9 +16,9 @@ import click
 COMMANDS: dict[str, tuple[str, str, str]] = {
     "compress": ("tinykit.cli.compress", "compress", "Prune, quantize, export, verify and bench a model."),
     "train": ("tinykit.cli.train", "train", "Train a model on your data (or the digits) and save a checkpoint."),
-    "prompt": ("tinykit.cli.prompt", "prompt", "Classify with a frozen language model by prompting it."),
-    "softprompt": ("tinykit.cli.softprompt", "softprompt", "Train a soft prompt for a frozen language model."),
-    "finetune": ("tinykit.cli.finetune", "finetune", "Surgical fine-tuning of one block on corrupted inputs."),
+    "prompt": ("tinykit.cli.prompt", "prompt", "Ask a frozen language model by prompting."),
+    "softprompt": ("tinykit.cli.softprompt", "softprompt", "Train a soft prompt for a frozen LM."),
+    "finetune": ("tinykit.cli.finetune", "finetune", "Fine-tune one block on corrupted inputs."),
 }
 
 

@@ -84,9 +84,9 @@ def softprompt(lm_path, task, k, targets, steps, batch_size, lr, n_train, n_test
     """
     from tinykit.fileio import atomic_path, check_out_dir, new_run_dir, staged_dir, write_json
     from tinykit.lm.model import load_lm
+    from tinykit.lm.plot import loss_curve
     from tinykit.lm.softprompt import SoftPromptConfig, train_soft_prompt
     from tinykit.lm.tasks import get_task
-    from tinykit.lm.plot import loss_curve
 
     out_dir = check_out_dir(out) if out else new_run_dir("tinykit-out", "softprompt")
     cfg = SoftPromptConfig(task=task, k=k, targets=targets, steps=steps, batch_size=batch_size,

@@ -108,13 +108,15 @@ def pretrain(out_dir: Path, cfg: PretrainConfig | None = None, *, progress: bool
     def lr_at(step: int) -> float:
         if step < warm:
             return (step + 1) / warm
-        return 0.05 + 0.95 * 0.5 * (1 + math.cos(math.pi * (step - warm) / max(1, cfg.steps - warm)))
+        done = (step - warm) / max(1, cfg.steps - warm)
+        return 0.05 + 0.95 * 0.5 * (1 + math.cos(math.pi * done))
 
     sched = torch.optim.lr_scheduler.LambdaLR(opt, lr_at)
     gen = torch.Generator().manual_seed(cfg.seed)
     losses: list[float] = []
     model.train()
-    bar = progress_bar(range(cfg.steps), desc="pretraining tinykit's GPT-2 (once)", enabled=progress)
+    bar = progress_bar(range(cfg.steps), desc="pretraining tinykit's GPT-2 (once)",
+                       enabled=progress)
     for _ in bar:
         batch = data[torch.randint(0, n_blocks, (cfg.batch_size,), generator=gen)]
         loss = model(input_ids=batch[:, :-1], labels=batch[:, :-1]).loss

@@ -30,7 +30,8 @@ class SoftPromptConfig:
 
     task: str = "plural"
     k: int = 5
-    targets: str = "completion"  # completion: reasoning + answer + newline; answer: those after "Final answer:"
+    # completion: reasoning + answer + newline; answer: only the tokens after "Final answer:"
+    targets: str = "completion"
     steps: int = 300
     batch_size: int = 16
     lr: float = 0.03
@@ -64,7 +65,8 @@ class SoftPrompt(nn.Module):
         return self.vectors
 
 
-def target_mask(lm: LanguageModel, task: Task, ex: Example, targets: str) -> tuple[list[int], list[bool]]:
+def target_mask(lm: LanguageModel, task: Task, ex: Example,
+                targets: str) -> tuple[list[int], list[bool]]:
     """Token ids of prompt + target text, and which of those tokens the loss must predict.
 
     ``completion``: every token after the prompt (for chain of thought: the reasoning, the
@@ -82,7 +84,8 @@ def target_mask(lm: LanguageModel, task: Task, ex: Example, targets: str) -> tup
     return full, mask
 
 
-def shifted_labels(seqs: Sequence[Sequence[int]], masks: Sequence[Sequence[bool]], k: int) -> torch.Tensor:
+def shifted_labels(seqs: Sequence[Sequence[int]], masks: Sequence[Sequence[bool]],
+                   k: int) -> torch.Tensor:
     """Labels aligned with the model's outputs for rows laid out as [K prompt, tokens, pad].
 
     The output at position j predicts the input at j + 1, so target token i of a row (input

@@ -62,7 +62,8 @@ def resolve_block(model, choice: str) -> list[str]:
     return [choice]
 
 
-def corrupted_inputs(data: DataSet, split: Split, name: str, severity: int, *, seed: int) -> np.ndarray:
+def corrupted_inputs(data: DataSet, split: Split, name: str, severity: int, *,
+                     seed: int) -> np.ndarray:
     """Model-ready inputs of ``split`` corrupted at the model's resolution.
 
     Raw images are brought to [0, 1] (the spec's value scale) and resized to the model's
