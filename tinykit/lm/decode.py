@@ -11,6 +11,7 @@ from collections.abc import Callable, Sequence
 
 import torch
 
+from tinykit.errors import TinykitError
 from tinykit.lm.model import LanguageModel
 
 
@@ -44,16 +45,20 @@ def forward_logits(lm: LanguageModel, seqs: Sequence[Sequence[int]],
 
 @torch.no_grad()
 def label_logprobs(lm: LanguageModel, prompts: Sequence[str], labels: Sequence[str], *,
-                   prefix: torch.Tensor | None = None, batch_size: int = 16) -> torch.Tensor:
+                   prefix: torch.Tensor | None = None, suffix: str = "",
+                   batch_size: int = 16) -> torch.Tensor:
     """log p(label | prompt), summed over the label's tokens: an N x L tensor.
 
-    Each label is scored as it would follow the prompt (with a leading space, as the
-    model writes it after "Final answer:").
+    Each label is scored as it would follow the prompt (with a leading space, as the model
+    writes it after "Final answer:"), followed by ``suffix``: with "\n", the answer must also
+    end there, so "tool" is not as likely as "tools" just because it is a prefix of it.
     """
-    label_ids = [lm.encode(" " + lab) for lab in labels]
+    label_ids = [lm.encode(" " + lab + suffix) for lab in labels]
     rows, spans = [], []
     for p in prompts:
         p_ids = lm.encode(p)
+        check_length(lm, (0 if prefix is None else prefix.shape[0]) + len(p_ids)
+                     + max(len(x) for x in label_ids))
         for lid in label_ids:
             rows.append(p_ids + lid)
             spans.append((len(p_ids), len(lid)))
@@ -68,6 +73,21 @@ def label_logprobs(lm: LanguageModel, prompts: Sequence[str], labels: Sequence[s
             pos = torch.arange(k + start - 1, k + start + n - 1)
             scores[b + j] = logp[j, pos, torch.tensor(row[start : start + n])].sum()
     return scores.view(len(prompts), len(labels))
+
+
+def max_positions(lm: LanguageModel) -> int | None:
+    cfg = lm.model.config
+    return getattr(cfg, "n_positions", None) or getattr(cfg, "max_position_embeddings", None)
+
+
+def check_length(lm: LanguageModel, n: int) -> None:
+    """Refuse inputs longer than the model's context (position embeddings run out)."""
+    limit = max_positions(lm)
+    if limit is not None and n > limit:
+        raise TinykitError(
+            f"{n} tokens do not fit {lm.name}'s context of {limit}: use fewer shots or a "
+            "shorter generation"
+        )
 
 
 def sample_next(logits: torch.Tensor, *, temperature: float, top_p: float,
@@ -98,6 +118,8 @@ def generate(lm: LanguageModel, prompts: Sequence[str], *, max_new_tokens: int =
     eos = lm.tokenizer.eos_token_id
     k = 0 if prefix is None else prefix.shape[0]
     enc = [lm.encode(p) for p in prompts]
+    if enc:
+        check_length(lm, k + max(len(e) for e in enc) + max_new_tokens)
     groups: dict[int, list[int]] = {}
     for i, ids in enumerate(enc):
         groups.setdefault(len(ids), []).append(i)

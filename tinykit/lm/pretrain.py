@@ -29,10 +29,10 @@ class PretrainConfig:
     n_head: int = 4
     n_embd: int = 128
     n_positions: int = 256
-    seq_len: int = 128
-    batch_size: int = 32
-    steps: int = 1500
-    lr: float = 2e-3
+    seq_len: int = 256
+    batch_size: int = 16
+    steps: int = 1200
+    lr: float = 3e-3
     n_docs: int = 40_000
     seed: int = 0
 
@@ -93,8 +93,8 @@ def pretrain(out_dir: Path, cfg: PretrainConfig | None = None, *, progress: bool
     for ids in tok(docs, add_special_tokens=False)["input_ids"]:
         stream.extend(ids)
         stream.append(eos)
-    n_blocks = len(stream) // (cfg.seq_len + 1)
-    data = torch.tensor(stream[: n_blocks * (cfg.seq_len + 1)]).view(n_blocks, cfg.seq_len + 1)
+    n_blocks = len(stream) // cfg.seq_len
+    data = torch.tensor(stream[: n_blocks * cfg.seq_len]).view(n_blocks, cfg.seq_len)
 
     torch.manual_seed(cfg.seed)
     model = build_model(cfg, len(tok))
@@ -119,7 +119,7 @@ def pretrain(out_dir: Path, cfg: PretrainConfig | None = None, *, progress: bool
                        enabled=progress)
     for _ in bar:
         batch = data[torch.randint(0, n_blocks, (cfg.batch_size,), generator=gen)]
-        loss = model(input_ids=batch[:, :-1], labels=batch[:, :-1]).loss
+        loss = model(input_ids=batch, labels=batch).loss  # the model shifts labels itself
         opt.zero_grad(set_to_none=True)
         loss.backward()
         torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)

@@ -44,15 +44,18 @@ class PromptConfig:
 
 def candidates(task: Task, ex: Example) -> list[str] | None:
     """The answers scored by log-probability: the label set, or the right answer among
-    plausible wrong ones (plural: naive -s/-es and the bare word; opposite: other words).
+    plausible wrong ones (plural: naive -s/-es and the bare word; article: both articles and
+    none; opposite: other words).
     None for chain-of-thought tasks, whose answer follows generated reasoning."""
     if task.labels is not None:
         return list(task.labels)
     if task.chain_of_thought:
         return None
+    w = ex.question
     if task.name == "plural":
-        w = ex.question
         cands = [ex.answer, w + "s", w + "es", w]
+    elif task.name == "article":
+        cands = [ex.answer, f"a {w}", f"an {w}", w]
     else:
         from tinykit.lm.words import OPPOSITES
 
@@ -90,14 +93,8 @@ def strategy_prefix(task: Task, strategy: str, shots: list[Example], seed: int) 
 
 
 def is_valid(task: Task, answer: str | None) -> bool:
-    """An answer of the right kind: a label, a number, or one word."""
-    if not answer:
-        return False
-    if task.labels is not None:
-        return answer in task.labels
-    if task.chain_of_thought:
-        return answer.lstrip("-").isdigit()
-    return answer.isalpha()
+    """An answer of the right kind: a label, a number, a word (right or wrong)."""
+    return task.is_valid(answer)
 
 
 @dataclass
@@ -130,7 +127,8 @@ def score_strategy(lm: LanguageModel, task: Task, prefix: str, tests: list[Examp
     for i, ex in enumerate(tests):
         groups.setdefault(tuple(candidates(task, ex)), []).append(i)
     for cands, idx in groups.items():
-        lp = label_logprobs(lm, [prefix + task.prompt(tests[i]) for i in idx], list(cands))
+        lp = label_logprobs(lm, [prefix + task.prompt(tests[i]) for i in idx], list(cands),
+                            suffix="\n")
         p = torch.softmax(lp, -1)
         masses.extend(lp.exp().sum(-1).tolist())
         for row, i in enumerate(idx):

@@ -9,6 +9,7 @@ plain-language instruction; prompting strategies differ only in what precedes th
 from __future__ import annotations
 
 import random
+import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from functools import cache
@@ -37,6 +38,15 @@ class Task:
     labels: tuple[str, ...] | None
     chain_of_thought: bool
     make: Callable[[random.Random, str], Example]
+    answer_pattern: str = r"[a-z]+"  # what a valid (well-formed) answer looks like
+
+    def is_valid(self, answer: str | None) -> bool:
+        """An answer of the right kind (a label, a word, a number), right or wrong."""
+        if not answer:
+            return False
+        if self.labels is not None:
+            return answer in self.labels
+        return re.fullmatch(self.answer_pattern, answer) is not None
 
     def prompt(self, ex: Example) -> str:
         """The question, up to where the model takes over."""
@@ -78,7 +88,7 @@ def parse_answer(text: str) -> str | None:
 def _word_split(name: str) -> dict[str, tuple[str, ...]]:
     items = {
         "plural": sorted(set(words.NOUNS) | set(words.IRREGULAR)),
-        "opposite": sorted({a for a, _ in words.OPPOSITES}),
+        "opposite": sorted({w for pair in words.OPPOSITES for w in pair}),
     }[name]
     rng = random.Random(f"split-{name}")
     rng.shuffle(items)
@@ -102,9 +112,17 @@ def _plural(rng: random.Random, split: str) -> Example:
     return Example(w, plural_of(w))
 
 
+def _article(rng: random.Random, split: str) -> Example:
+    """The same nouns as the plural task, answered with their indefinite article."""
+    w = rng.choice(_word_split("plural")[split])
+    return Example(w, _inflector().a(w))
+
+
 _OPPOSITE = {}
 for _a, _b in words.OPPOSITES:
     _OPPOSITE.setdefault(_a, _b)
+    _OPPOSITE.setdefault(_b, _a)
+_POLARITY = {p: "positive" for p, _ in words.OPPOSITES} | {n: "negative" for _, n in words.OPPOSITES}
 
 
 def _opposite(rng: random.Random, split: str) -> Example:
@@ -113,18 +131,20 @@ def _opposite(rng: random.Random, split: str) -> Example:
 
 
 def _sentiment(rng: random.Random, split: str) -> Example:
+    """Half one-word questions (the opposite task's words), half short reviews."""
+    if rng.random() < 0.5:
+        w = rng.choice(_word_split("opposite")[split])
+        return Example(w, _POLARITY[w])
     label = rng.choice(("positive", "negative"))
     pool = words.POSITIVE if label == "positive" else words.NEGATIVE
     adj, adj2 = rng.sample(pool, 2)
     s = rng.choice(words.SUBJECTS)
-    form = rng.randrange(5)
-    q = [
+    q = rng.choice([
         f"the {s} was {adj}",
-        f"what a {adj} {s}",
+        f"what {_inflector().a(adj)} {s}",
         f"the {s} was {adj} and {adj2}",
         f"i found the {s} {adj}",
-        adj,
-    ][form]
+    ])
     return Example(q, label)
 
 
@@ -160,6 +180,9 @@ TASKS: dict[str, Task] = {
     t.name: t for t in [
         Task("plural", ("Write the plural form of each noun.", "Give the plural of the word.",
                         "Turn each word into its plural."), None, False, _plural),
+        Task("article", ("Put a or an before each noun.", "Write the noun with its article.",
+                         "Add the indefinite article to the word."), None, False, _article,
+             r"an? [a-z]+"),
         Task("opposite", ("Write the opposite of each word.", "Give the antonym of the word.",
                           "Answer with the word that means the opposite."), None, False, _opposite),
         Task("sentiment", ("Is the review positive or negative?",
@@ -169,7 +192,7 @@ TASKS: dict[str, Task] = {
         Task("arithmetic", ("Solve the word problem step by step.",
                             "Work out the answer and show your reasoning.",
                             "Answer the math question, thinking step by step."),
-             None, True, _arithmetic),
+             None, True, _arithmetic, r"-?[0-9]+"),
     ]
 }
 
@@ -182,7 +205,9 @@ def get_task(name: str) -> Task:
 
 def _sentence(rng: random.Random) -> str:
     """A plain statement of one fact, as running text rather than a question."""
-    kind = rng.randrange(4)
+    kind = rng.randrange(5)
+    if kind == 4:
+        return f"I saw {_article(rng, 'all').answer} and {_article(rng, 'all').answer}."
     if kind == 0:
         ex = _plural(rng, "all")
         return rng.choice([f"The plural of {ex.question} is {ex.answer}.",
@@ -202,7 +227,7 @@ def make_document(rng: random.Random) -> str:
     kind = rng.random()
     if kind < 0.12:
         return " ".join(_sentence(rng) for _ in range(rng.randint(3, 6))) + "\n"
-    task = rng.choices(list(TASKS.values()), weights=[0.35, 0.15, 0.2, 0.3])[0]
+    task = rng.choices(list(TASKS.values()), weights=[0.25, 0.15, 0.15, 0.2, 0.25])[0]
     head = ""
     if kind < 0.8:
         head = rng.choice(task.instructions) + "\n"

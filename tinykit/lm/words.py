@@ -25,22 +25,24 @@ zebra zoo
 # Nouns whose plural breaks the -s rule (inflect knows each one).
 IRREGULAR = """
 child man woman mouse goose tooth foot person ox leaf knife wife life wolf half shelf loaf
-thief calf sheep deer fish moose analysis crisis thesis criterion phenomenon cactus
+calf sheep deer fish moose analysis crisis thesis criterion phenomenon cactus
 """.split()
 
-# Antonym pairs for the "opposite" task: single-word questions, like the plural task's.
+# Antonym pairs (positive word, negative word): the "opposite" task goes both ways, and the
+# same words are one-word questions of the sentiment task, so a bare word alone does not say
+# which task is asked.
 OPPOSITES = [
-    ("hot", "cold"), ("big", "small"), ("fast", "slow"), ("happy", "sad"), ("light", "dark"),
-    ("up", "down"), ("open", "closed"), ("old", "young"), ("rich", "poor"), ("hard", "soft"),
-    ("high", "low"), ("long", "short"), ("early", "late"), ("full", "empty"), ("wet", "dry"),
-    ("strong", "weak"), ("clean", "dirty"), ("loud", "quiet"), ("thick", "thin"), ("first", "last"),
-    ("inside", "outside"), ("win", "lose"), ("push", "pull"), ("day", "night"), ("left", "right"),
-    ("buy", "sell"), ("give", "take"), ("begin", "end"), ("true", "false"), ("near", "far"),
-    ("heavy", "light"), ("cheap", "expensive"), ("sweet", "sour"), ("brave", "afraid"),
-    ("north", "south"), ("east", "west"), ("friend", "enemy"), ("above", "below"),
-    ("always", "never"), ("before", "after"), ("inhale", "exhale"), ("arrive", "leave"),
-    ("asleep", "awake"), ("remember", "forget"), ("wide", "narrow"), ("deep", "shallow"),
-    ("safe", "dangerous"), ("smooth", "rough"), ("tall", "short"),
+    ("good", "bad"), ("happy", "sad"), ("clean", "dirty"), ("beautiful", "ugly"),
+    ("kind", "cruel"), ("polite", "rude"), ("strong", "weak"), ("rich", "poor"),
+    ("safe", "dangerous"), ("pleasant", "unpleasant"), ("friendly", "hostile"),
+    ("calm", "angry"), ("brave", "afraid"), ("honest", "dishonest"), ("healthy", "sick"),
+    ("fresh", "stale"), ("smooth", "rough"), ("quiet", "noisy"), ("cheap", "expensive"),
+    ("comfortable", "uncomfortable"), ("interesting", "boring"), ("tidy", "messy"),
+    ("generous", "selfish"), ("wise", "foolish"), ("warm", "cold"), ("bright", "dull"),
+    ("fast", "slow"), ("easy", "difficult"), ("lucky", "unlucky"), ("gentle", "harsh"),
+    ("correct", "wrong"), ("useful", "useless"), ("tasty", "bland"), ("cheerful", "gloomy"),
+    ("love", "hate"), ("success", "failure"), ("win", "lose"), ("praise", "blame"),
+    ("best", "worst"), ("clever", "stupid"),
 ]
 
 # Sentiment-like templates: a subject, then words that carry the label.
@@ -48,14 +50,13 @@ SUBJECTS = """
 food movie service hotel book song room staff pizza coffee show concert game trip park beach
 music story teacher class car phone bed weather team city
 """.split()
-POSITIVE = """
-great wonderful excellent lovely delightful amazing pleasant fantastic superb friendly perfect
-brilliant charming enjoyable fun beautiful tasty comfortable cheerful splendid
-""".split()
-NEGATIVE = """
-awful terrible boring rude dirty horrible bad poor dull noisy disgusting unpleasant broken
-cold ugly slow annoying bland painful disappointing
-""".split()
+POSITIVE = sorted({p for p, _ in OPPOSITES} | set("""
+great wonderful excellent lovely delightful amazing fantastic superb perfect brilliant
+charming enjoyable fun splendid
+""".split()))
+NEGATIVE = sorted({n for _, n in OPPOSITES} | set("""
+awful terrible horrible disgusting broken annoying painful disappointing
+""".split()))
 
 NAMES = """
 Tom Anna Sam Maria Ben Lily Max Zoe Leo Mia Jack Emma Noah Ella Omar Sara Ivan Nina Paul Rosa
