@@ -122,7 +122,8 @@ _OPPOSITE = {}
 for _a, _b in words.OPPOSITES:
     _OPPOSITE.setdefault(_a, _b)
     _OPPOSITE.setdefault(_b, _a)
-_POLARITY = {p: "positive" for p, _ in words.OPPOSITES} | {n: "negative" for _, n in words.OPPOSITES}
+_POLARITY = {p: "positive" for p, _ in words.OPPOSITES}
+_POLARITY |= {n: "negative" for _, n in words.OPPOSITES}
 
 
 def _opposite(rng: random.Random, split: str) -> Example:
