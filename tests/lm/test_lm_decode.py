@@ -94,3 +94,14 @@ def test_top_p_keeps_the_smallest_set_reaching_the_mass():
     seen = {int(sample_next(logits, temperature=1.0, top_p=0.4, gen=gen)) for _ in range(50)}
     assert seen == {0}
     assert int(sample_next(logits, temperature=0.0, top_p=1.0, gen=gen)) == 0
+
+
+def test_too_long_inputs_are_refused(tiny_lm):
+    import pytest
+
+    from tinykit.errors import TinykitError
+    from tinykit.lm.decode import generate
+
+    long = "Question: cat\nFinal answer: cats\n" * 40  # far beyond 256 positions
+    with pytest.raises(TinykitError, match="context of 256"):
+        generate(tiny_lm, [long], max_new_tokens=4)

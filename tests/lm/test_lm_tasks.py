@@ -55,3 +55,22 @@ def test_corpus_is_deterministic_and_mixes_tasks():
     joined = "".join(docs)
     for marker in ("The plural of", "Final answer: positive", "Answer:", "plural form"):
         assert marker in joined
+
+
+def test_valid_answers_have_the_tasks_shape():
+    from tinykit.lm.tasks import get_task
+
+    assert get_task("article").is_valid("an apple") and not get_task("article").is_valid("apple")
+    assert get_task("arithmetic").is_valid("12") and not get_task("arithmetic").is_valid("the")
+    assert get_task("sentiment").is_valid("negative") and not get_task("sentiment").is_valid("bad")
+    assert get_task("plural").is_valid("mice") and not get_task("plural").is_valid(None)
+
+
+def test_one_word_questions_are_shared_between_tasks():
+    """A bare word does not say which task is asked: that is what prompts are for."""
+    from tinykit.lm.tasks import get_task
+
+    nouns = {e.question for e in get_task("plural").examples(200, "all", 0)}
+    assert nouns & {e.question for e in get_task("article").examples(200, "all", 0)}
+    adjectives = {e.question for e in get_task("opposite").examples(200, "all", 0)}
+    assert adjectives & {e.question for e in get_task("sentiment").examples(200, "all", 0)}

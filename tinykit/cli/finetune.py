@@ -57,12 +57,12 @@ def render(report: dict) -> str:
                    "stage3, fc.")
 @click.option("--corruption", "corruptions", multiple=True, metavar="NAME",
               help="Corruption(s), comma-separated or repeated: " + ", ".join(CORRUPTION_NAMES)
-                   + ". Default: gaussian_noise, defocus_blur, contrast.")
+                   + ". Default: impulse_noise, contrast.")
 @click.option("--severity", type=click.IntRange(1, 5), default=5, show_default=True,
               help="Corruption severity, 1 (mild) to 5 (strong).")
 @click.option("--n-train", type=click.IntRange(min=1), default=200, show_default=True,
               help="Labelled corrupted training images to tune on.")
-@click.option("--epochs", type=click.IntRange(min=1), default=15, show_default=True,
+@click.option("--epochs", type=click.IntRange(min=1), default=10, show_default=True,
               help="Epochs over those images.")
 @click.option("--lr", "lrs", default="1e-3,1e-2", show_default=True, metavar="LIST",
               help="Learning rates tried per choice (Adam); the best on the corrupted "

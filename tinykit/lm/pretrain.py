@@ -31,7 +31,7 @@ class PretrainConfig:
     n_positions: int = 256
     seq_len: int = 256
     batch_size: int = 16
-    steps: int = 1200
+    steps: int = 800
     lr: float = 3e-3
     n_docs: int = 40_000
     seed: int = 0

@@ -21,11 +21,11 @@ from tinykit.surgical.corruptions import check_corruption, corrupt
 class SurgicalConfig:
     """Which corruptions, which blocks, and how much labelled corrupted data to tune on."""
 
-    corruptions: tuple[str, ...] = ("gaussian_noise", "defocus_blur", "contrast")
+    corruptions: tuple[str, ...] = ("impulse_noise", "contrast")
     severity: int = 5
     blocks: tuple[str, ...] = ()  # empty: each block in turn, then all of them
     n_train: int = 200
-    epochs: int = 15
+    epochs: int = 10
     lrs: tuple[float, ...] = (1e-3, 1e-2)  # each choice gets the best on the corrupted val split
     batch_size: int = 32
     seed: int = 0
