@@ -96,3 +96,10 @@ def test_cli_modules_do_not_import_torch():
             "print('torch' in sys.modules, 'transformers' in sys.modules)")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.split() == ["False", "False"]
+
+
+def test_cli_task_choices_are_the_registered_tasks():
+    from tinykit.cli.prompt import TASK_NAMES
+    from tinykit.lm.tasks import TASKS
+
+    assert sorted(TASK_NAMES) == sorted(TASKS)

@@ -10,7 +10,7 @@ from tinykit.cli.options import output_options
 
 LM_HELP = ("A local Hugging Face causal-LM folder (config.json, weights, tokenizer). Default: "
            "tinykit's own small GPT-2, pretrained on first use (a few minutes) and cached.")
-TASK_NAMES = ["sentiment", "plural", "opposite", "arithmetic"]
+TASK_NAMES = ["sentiment", "plural", "article", "opposite", "arithmetic"]  # tinykit.lm.tasks
 STRATEGY_NAMES = ["zero-shot", "instruction", "few-shot", "few-shot-wrong"]
 
 

@@ -7,7 +7,7 @@ import json
 import click
 
 from tinykit.cli.options import output_options
-from tinykit.cli.prompt import lm_option
+from tinykit.cli.prompt import TASK_NAMES, lm_option
 
 
 def _fb(tokens) -> str:
@@ -49,7 +49,7 @@ def render(report: dict) -> str:
 
 @click.command()
 @lm_option
-@click.option("--task", type=click.Choice(["plural", "opposite", "sentiment", "arithmetic"]),
+@click.option("--task", type=click.Choice(TASK_NAMES),
               default="plural", show_default=True, help="The task the soft prompt learns.")
 @click.option("--k", "k", type=click.IntRange(min=1), default=5, show_default=True,
               help="Number of soft prompt vectors (each as wide as the LM's embeddings).")
