@@ -26,13 +26,12 @@ def block_accuracy_bars(report: dict, path: Path) -> Path:
         for b, v in zip(bars, vals, strict=True):
             ax.text(b.get_x() + b.get_width() / 2, v + 0.3, f"{v:.1f}", ha="center",
                     va="bottom", fontsize=6, rotation=90)
-    lo = min(100 * min([r["none"], *(c["accuracy"] for c in r["choices"].values())])
-             for r in rows)
-    ax.set_ylim(max(0, lo - 5), 101)
+    ax.set_ylim(0, 108)
     ax.set_xticks(x, [f"{r['corruption']}\n(severity {r['severity']})" for r in rows], fontsize=8)
     ax.set_ylabel("test accuracy on corrupted data (%)")
     ax.set_title("Surgical fine-tuning: which block to tune", fontsize=10)
-    ax.legend(fontsize=7, ncol=min(4, len(names)), loc="lower right")
+    ax.legend(fontsize=7, ncol=min(7, len(names)), loc="upper center",
+              bbox_to_anchor=(0.5, -0.14), frameon=False)
     ax.grid(axis="y", alpha=0.3)
     fig.tight_layout()
     return _save(fig, path)
