@@ -29,8 +29,9 @@ def test_default_lm_follows_instructions():
     assert record["params"] == lm.num_params() and 500_000 < record["params"] < 2_000_000
     for task in ("plural", "article", "opposite"):
         report = run_prompting(lm, get_task(task), PromptConfig(
-            task=task, strategies=("instruction", "few-shot"), n_test=30, samples=0),
-            progress=False)
-        for s in report["strategies"]:
-            assert s["generated_accuracy"] >= 0.8, (task, s)
-            assert s["valid_share"] >= 0.9, (task, s)
+            task=task, strategies=("zero-shot", "instruction", "few-shot"), n_test=30,
+            samples=0), progress=False)
+        acc = {s["strategy"]: s["generated_accuracy"] for s in report["strategies"]}
+        # an instruction or examples name the task; a bare word leaves it ambiguous
+        assert acc["instruction"] >= 0.7 and acc["few-shot"] >= 0.7, (task, acc)
+        assert acc["zero-shot"] < acc["instruction"] - 0.2, (task, acc)
