@@ -12,17 +12,20 @@ import sys
 
 import click
 
-# name -> (module, attribute, one-line help shown by `tinykit --help`)
-COMMANDS: dict[str, tuple[str, str, str]] = {
-    "bench": ("tinykit.cli.bench", "bench", "Latency, MACs and memory of artifacts, here or on a board."),
-    "boards": ("tinykit.cli.boards", "boards", "List the board profiles (CPU, peaks, how to connect)."),
-    "compress": ("tinykit.cli.compress", "compress", "Prune, quantize, export, verify and bench a model."),
-    "sensitivity": ("tinykit.cli.sensitivity", "sensitivity", "Scan how much each layer can be pruned alone (validation split)."),
-    "inspect": ("tinykit.cli.inspect", "inspect", "Per-layer table of a model and its weight histograms."),
-    "train": ("tinykit.cli.train", "train", "Train a model on your data (or the digits) and save a checkpoint."),
-    "maml": ("tinykit.cli.maml", "maml", "Meta-learning (MAML): 1-D functions, closed form to GD."),
-    "difficulty": ("tinykit.cli.difficulty", "difficulty", "Prediction depth of examples."),
-    "earlyexit": ("tinykit.cli.earlyexit", "earlyexit", "Early-exit heads, run as stages."),
+# name -> one-line help shown by `tinykit --help`; the command is `tinykit.cli.<name>.<name>`
+COMMANDS: dict[str, str] = {
+    "compress": "Prune, quantize, export, verify and bench a model.",
+    "train": "Train a model on your data (or the digits) and save a checkpoint.",
+    "sensitivity": "Scan how much each layer can be pruned alone (validation split).",
+    "inspect": "Per-layer table of a model and its weight histograms.",
+    "bench": "Latency, MACs and memory of artifacts, here or on a board.",
+    "boards": "List the board profiles (CPU, peaks, how to connect).",
+    "maml": "Meta-learning (MAML): 1-D functions, closed form to GD.",
+    "prompt": "Ask a frozen language model by prompting.",
+    "softprompt": "Train a soft prompt for a frozen LM.",
+    "finetune": "Fine-tune one block on corrupted inputs (surgical fine-tuning).",
+    "difficulty": "Prediction depth of each example, from k-NN probes per block.",
+    "earlyexit": "Exit heads: train, calibrate, export and time as stages.",
 }
 
 
@@ -33,11 +36,10 @@ class LazyGroup(click.Group):
     def get_command(self, ctx: click.Context, name: str) -> click.Command | None:
         if name not in COMMANDS:
             return None
-        module, attr, _ = COMMANDS[name]
-        return getattr(importlib.import_module(module), attr)
+        return getattr(importlib.import_module(f"tinykit.cli.{name}"), name)
 
     def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
-        rows = [(name, COMMANDS[name][2]) for name in self.list_commands(ctx)]
+        rows = [(name, COMMANDS[name]) for name in self.list_commands(ctx)]
         with formatter.section("Commands"):
             formatter.write_dl(rows)
 
@@ -65,7 +67,7 @@ def _one_line_warnings() -> None:
     import warnings
 
     def show(message, category, filename, lineno, file=None, line=None):
-        if "tinykit" in str(filename) or category is UserWarning and "left in float" in str(message):
+        if "tinykit" in str(filename) or "left in float" in str(message):
             click.echo(f"tinykit: warning: {message}", err=True)
 
     warnings.showwarning = show
