@@ -55,8 +55,9 @@ def write_early_exit_bundle(model, spec, thresholds: list[float], macs, bundle_d
             entries.append(artifact_entry(path, bundle_dir, "tflite", precision, role="stages"))
             export_tflite(model.backbone, spec, bundle_dir / "model.tflite")
             full["tflite"] = "model.tflite"
+            bits = compression.kmeans_bits if compression is not None else None
             entries.append(artifact_entry(bundle_dir / "model.tflite", bundle_dir, "tflite",
-                                          "fp32", role="full"))
+                                          f"kmeans{bits}" if bits else "fp32", role="full"))
     section = early_exit_section(model, spec, thresholds, macs, onnx_files=onnx_files,
                                  tflite_file=tflite_file, full=full,
                                  extra={"compression": compression.to_dict()}

@@ -206,8 +206,6 @@ class EarlyExitRun:
                                                model.num_exits),
             },
         }
-        self._depth = depth
-        self._exits = torch_exits
         report.update(self.deploy(model, comp, thresholds, macs, torch_exits, torch_preds))
         report["environment"] = environment()
         return report
