@@ -39,12 +39,56 @@ class SensitivityScan:
         }
 
 
-def _val_accuracy(model: nn.Module, x: torch.Tensor, y: torch.Tensor, batch: int = 512) -> float:
-    correct = 0
-    with torch.no_grad():
-        for i in range(0, len(y), batch):
-            correct += int((model(x[i : i + batch]).argmax(1) == y[i : i + batch]).sum())
-    return correct / len(y)
+def _accuracy(logits: torch.Tensor, y: torch.Tensor) -> float:
+    return int((logits.argmax(1) == y).sum()) / len(y)
+
+
+class _Downstream:
+    """Re-runs only what depends on one layer: every other activation of the unpruned model
+    is computed once and reused (the prefix of the network does not change when a later layer
+    is pruned). Falls back to a plain forward for models torch.fx cannot trace."""
+
+    MAX_CACHE_BYTES = 2 << 30
+
+    def __init__(self, model: nn.Module, x: torch.Tensor):
+        import torch.fx as fx
+
+        self.model, self.x = model, x
+        self.gm = None
+        try:
+            gm = fx.symbolic_trace(model)  # shares the model's modules and weights
+        except Exception:  # noqa: BLE001 - any tracing failure means: use plain forwards
+            return
+        cache: dict = {}
+
+        class Recorder(fx.Interpreter):
+            def run_node(self, node):
+                cache[node] = out = super().run_node(node)
+                return out
+
+        with torch.no_grad():
+            self.out = Recorder(gm).run(x)
+        size = sum(v.numel() * v.element_size() for v in cache.values()
+                   if isinstance(v, torch.Tensor))
+        if size <= self.MAX_CACHE_BYTES:
+            self.gm, self.cache = gm, cache
+
+    def logits(self, layer: str) -> torch.Tensor:
+        if self.gm is None:
+            return torch.cat([self.model(self.x[i : i + 512]) for i in range(0, len(self.x), 512)])
+        import torch.fx as fx
+
+        dirty = {n for n in self.gm.graph.nodes if n.op == "call_module" and n.target == layer}
+        for n in self.gm.graph.nodes:  # topological order: users come after their inputs
+            if any(a in dirty for a in n.all_input_nodes):
+                dirty.add(n)
+        cache = self.cache
+
+        class Partial(fx.Interpreter):
+            def run_node(self, node):
+                return super().run_node(node) if node in dirty else cache[node]
+
+        return Partial(self.gm).run(self.x)
 
 
 def scan_sensitivity(
@@ -70,7 +114,9 @@ def scan_sensitivity(
         model.to(memory_format=torch.channels_last)
         x = x.to(memory_format=torch.channels_last)
     y = torch.from_numpy(np.asarray(y_val))
-    base = _val_accuracy(model, x, y)
+    runner = _Downstream(model, x)
+    with torch.no_grad():
+        base = _accuracy(runner.logits(""), y)
     layers = prunable_layers(model)
     acc: dict[str, list[float]] = {}
     points = [(name, s) for name in layers for s in grid]
@@ -83,7 +129,7 @@ def scan_sensitivity(
         with torch.no_grad():
             if s > 0:
                 w.mul_(magnitude_mask(saved, s))
-            acc.setdefault(name, []).append(base if s == 0 else _val_accuracy(model, x, y))
+            acc.setdefault(name, []).append(base if s == 0 else _accuracy(runner.logits(name), y))
             w.copy_(saved)  # restore: no deep copy of the model per point
     model.to(memory_format=torch.contiguous_format)
     return SensitivityScan(grid, base, acc, {n: m.weight.numel() for n, m in layers.items()})
