@@ -29,11 +29,11 @@ def latency_vs_macs_plot(points: list[dict[str, Any]], path: str | os.PathLike[s
         the path written.
     """
     from tinykit.errors import TinykitError
-    from tinykit.plots import _plt, _save
+    from tinykit.plots import pyplot, save_png
 
     if not points:
         raise TinykitError("no points to plot")
-    plt = _plt()
+    plt = pyplot()
     fig, ax = plt.subplots(figsize=(6.4, 4.4))
     runtimes = list(dict.fromkeys(p["runtime"] for p in points))
     markers = "osD^vP*X"
@@ -67,7 +67,7 @@ def latency_vs_macs_plot(points: list[dict[str, Any]], path: str | os.PathLike[s
     ax.legend(fontsize=8)
     fig.tight_layout()
     _place_labels(ax, fig, labels)
-    return _save(fig, Path(path))
+    return save_png(fig, Path(path))
 
 
 def _place_labels(ax, fig, labels: list[tuple[float, float, str]], gap_px: float = 11.0) -> None:

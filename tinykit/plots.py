@@ -10,7 +10,7 @@ import numpy as np
 from tinykit.fileio import atomic_path
 
 
-def _plt():
+def pyplot():
     import matplotlib
 
     matplotlib.use("Agg")
@@ -19,10 +19,10 @@ def _plt():
     return plt
 
 
-def _save(fig, path: Path) -> Path:
+def save_png(fig, path: Path) -> Path:
     with atomic_path(path) as tmp:
         fig.savefig(tmp, dpi=110, bbox_inches="tight", format="png")
-    _plt().close(fig)
+    pyplot().close(fig)
     return path
 
 
@@ -39,7 +39,7 @@ def weight_histograms(
     Zeros of a pruned layer are left out of the histogram and counted in the panel title, so
     the surviving weights stay visible; a k-means layer shows as a comb of its centroids.
     """
-    plt = _plt()
+    plt = pyplot()
     names = list(before)
     cols = min(4, len(names))
     rows = math.ceil(len(names) / cols)
@@ -74,7 +74,7 @@ def weight_histograms(
     fig.legend(handles, leg, loc="upper right", fontsize=8)
     fig.suptitle(title, fontsize=11)
     fig.tight_layout(rect=(0, 0, 1, 0.96))
-    return _save(fig, path)
+    return save_png(fig, path)
 
 
 def layer_weights(model) -> dict[str, np.ndarray]:
@@ -89,7 +89,7 @@ def layer_weights(model) -> dict[str, np.ndarray]:
 
 def sensitivity_curves(scan, path: Path, *, chosen: dict[str, float] | None = None) -> Path:
     """Validation accuracy against sparsity, one curve per layer (pruned alone)."""
-    plt = _plt()
+    plt = pyplot()
     fig, ax = plt.subplots(figsize=(8, 5))
     for i, (name, accs) in enumerate(scan.accuracy.items()):
         color = plt.cm.tab20(i % 20)
@@ -109,12 +109,12 @@ def sensitivity_curves(scan, path: Path, *, chosen: dict[str, float] | None = No
     ax.grid(alpha=0.3)
     ax.legend(fontsize=7, ncol=2, loc="lower left")
     fig.tight_layout()
-    return _save(fig, path)
+    return save_png(fig, path)
 
 
 def param_bars(params: dict[str, int], path: Path) -> Path:
     """Weights per prunable layer: where pruning can save the most."""
-    plt = _plt()
+    plt = pyplot()
     names = list(params)
     fig, ax = plt.subplots(figsize=(max(6, 0.55 * len(names) + 2), 4))
     bars = ax.bar(range(len(names)), [params[n] for n in names], color="C0")
@@ -124,4 +124,4 @@ def param_bars(params: dict[str, int], path: Path) -> Path:
     ax.set_title("Weights per layer")
     ax.margins(y=0.2)
     fig.tight_layout()
-    return _save(fig, path)
+    return save_png(fig, path)

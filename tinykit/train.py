@@ -33,7 +33,7 @@ class TrainConfig:
             raise TinykitError(f"batch size must be >= 1, got {self.batch_size}")
 
 
-def _shift(x: torch.Tensor, max_shift: int, gen: torch.Generator) -> torch.Tensor:
+def random_shift(x: torch.Tensor, max_shift: int, gen: torch.Generator) -> torch.Tensor:
     """Translate each image by up to ``max_shift`` pixels, replicating the border."""
     if max_shift <= 0:
         return x
@@ -82,7 +82,7 @@ def fit(
         total = 0.0
         for i in range(0, len(y), cfg.batch_size):
             idx = perm[i : i + cfg.batch_size]
-            xb = _shift(x[idx], cfg.shift, gen)
+            xb = random_shift(x[idx], cfg.shift, gen)
             loss = loss_fn(model(xb), y[idx])
             opt.zero_grad(set_to_none=True)
             loss.backward()

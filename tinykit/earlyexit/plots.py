@@ -6,7 +6,7 @@ from pathlib import Path
 
 import numpy as np
 
-from tinykit.plots import _plt, _save
+from tinykit.plots import pyplot, save_png
 
 
 def _depth_labels(blocks: list[str]) -> list[str]:
@@ -16,7 +16,7 @@ def _depth_labels(blocks: list[str]) -> list[str]:
 def depth_histogram(per_depth: list[dict], blocks: list[str], path: Path, *, k: int,
                     split: str = "test") -> Path:
     """How many examples reach their final answer at each block."""
-    plt = _plt()
+    plt = pyplot()
     counts = [d["count"] for d in per_depth]
     fig, ax = plt.subplots(figsize=(max(5, 1.1 * len(counts) + 2), 3.8))
     bars = ax.bar(range(len(counts)), counts, color="C0")
@@ -30,13 +30,13 @@ def depth_histogram(per_depth: list[dict], blocks: list[str], path: Path, *, k: 
     ax.set_title(f"Prediction depth of {total} {split} examples (k-NN probes, k = {k})")
     ax.margins(y=0.25)
     fig.tight_layout()
-    return _save(fig, path)
+    return save_png(fig, path)
 
 
 def accuracy_by_depth(per_depth: list[dict], probe_accuracy: dict[str, float], blocks: list[str],
                       path: Path) -> Path:
     """The network's accuracy on the examples of each depth, next to each probe's accuracy."""
-    plt = _plt()
+    plt = pyplot()
     fig, (ax, ax2) = plt.subplots(1, 2, figsize=(11, 3.8))
     xs = range(len(per_depth))
     accs = [100 * d["accuracy"] if d["accuracy"] is not None else 0 for d in per_depth]
@@ -61,14 +61,14 @@ def accuracy_by_depth(per_depth: list[dict], probe_accuracy: dict[str, float], b
     ax2.grid(alpha=0.3)
     ax2.set_title("Accuracy of each block's k-NN probe alone", fontsize=10)
     fig.tight_layout()
-    return _save(fig, path)
+    return save_png(fig, path)
 
 
 def example_grid(images: np.ndarray, order: np.ndarray, depth: np.ndarray, labels: np.ndarray,
                  preds: np.ndarray, blocks: list[str], path: Path, *, per_row: int = 8,
                  names: list[str] | None = None) -> Path:
     """The easiest examples (top rows) and the hardest (bottom rows), raw images."""
-    plt = _plt()
+    plt = pyplot()
     n = min(2 * per_row, len(order) // 2 * 2) // 2 or 1
     easy, hard = order[:n], order[::-1][:n]
     fig, axes = plt.subplots(2, n, figsize=(1.4 * n + 0.4, 4.8), squeeze=False)
@@ -94,7 +94,7 @@ def example_grid(images: np.ndarray, order: np.ndarray, depth: np.ndarray, label
     fig.suptitle("Easiest (top) and hardest (bottom) examples by prediction depth; "
                  "red: misclassified", fontsize=9)
     fig.tight_layout(rect=(0.02, 0, 1, 0.93))
-    return _save(fig, path)
+    return save_png(fig, path)
 
 
 def accuracy_vs_macs(sweep: list[dict], chosen: dict, exit_points: list[tuple[int, float]],
@@ -102,7 +102,7 @@ def accuracy_vs_macs(sweep: list[dict], chosen: dict, exit_points: list[tuple[in
                      exit_names: list[str]) -> Path:
     """Test accuracy against average MACs: a shared-threshold sweep, the calibrated per-head
     thresholds, every input at one exit, and the full network as the reference."""
-    plt = _plt()
+    plt = pyplot()
     fig, ax = plt.subplots(figsize=(8, 5))
     m = [100 * s["average_macs"] / full_macs for s in sweep]
     a = [100 * s["accuracy"] for s in sweep]
@@ -134,13 +134,13 @@ def accuracy_vs_macs(sweep: list[dict], chosen: dict, exit_points: list[tuple[in
     ax.legend(fontsize=8, loc="lower right")
     ax.set_title("Early exit: accuracy against average MACs (test split)")
     fig.tight_layout()
-    return _save(fig, path)
+    return save_png(fig, path)
 
 
 def exit_vs_depth_plot(counts: list[list[int]], depth_blocks: list[str], exit_names: list[str],
                        path: Path, *, spearman: float | None) -> Path:
     """Where each test input left the early-exit network, by its prediction depth."""
-    plt = _plt()
+    plt = pyplot()
     m = np.asarray(counts)
     fig, ax = plt.subplots(figsize=(1.3 * m.shape[1] + 3, 0.7 * m.shape[0] + 2))
     ax.imshow(np.log1p(m), cmap="Blues", aspect="auto")
@@ -157,4 +157,4 @@ def exit_vs_depth_plot(counts: list[list[int]], depth_blocks: list[str], exit_na
     ax.set_title(f"Exit taken vs prediction depth (test inputs)\nSpearman rank correlation: {rho}",
                  fontsize=10)
     fig.tight_layout()
-    return _save(fig, path)
+    return save_png(fig, path)

@@ -124,7 +124,7 @@ def _fit_head(model: EarlyExitModel, k: int, f: torch.Tensor, y: torch.Tensor,
 
 def _train_joint(model: EarlyExitModel, data, cfg: HeadTrainConfig, progress: bool,
                  after_step: Callable[[nn.Module], None] | None) -> None:
-    from tinykit.train import _shift  # the reference loop's augmentation, shared
+    from tinykit.train import random_shift  # the reference loop's augmentation, shared
 
     torch.manual_seed(cfg.seed)
     gen = torch.Generator().manual_seed(cfg.seed)
@@ -140,7 +140,7 @@ def _train_joint(model: EarlyExitModel, data, cfg: HeadTrainConfig, progress: bo
         total = 0.0
         for i in range(0, len(y), cfg.batch_size):
             idx = perm[i : i + cfg.batch_size]
-            outs = model(_shift(x[idx], cfg.shift, gen))
+            outs = model(random_shift(x[idx], cfg.shift, gen))
             loss = loss_fn(outs[-1], y[idx]) + cfg.exit_weight * sum(
                 loss_fn(z, y[idx]) for z in outs[:-1]
             )

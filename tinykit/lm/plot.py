@@ -6,12 +6,12 @@ from pathlib import Path
 
 import numpy as np
 
-from tinykit.plots import _plt, _save
+from tinykit.plots import pyplot, save_png
 
 
 def loss_curve(losses: list[float], path: Path, *, title: str) -> Path:
     """Per-step loss (light) and its running mean over 20 steps (dark)."""
-    plt = _plt()
+    plt = pyplot()
     fig, ax = plt.subplots(figsize=(6.4, 3.6))
     steps = np.arange(1, len(losses) + 1)
     ax.plot(steps, losses, color="C0", alpha=0.3, lw=1, label="loss per step")
@@ -24,4 +24,4 @@ def loss_curve(losses: list[float], path: Path, *, title: str) -> Path:
     ax.legend(fontsize=8)
     ax.grid(alpha=0.3)
     fig.tight_layout()
-    return _save(fig, path)
+    return save_png(fig, path)

@@ -7,7 +7,7 @@ from pathlib import Path
 import numpy as np
 
 from tinykit.meta.features import grid_aliases
-from tinykit.plots import _plt, _save
+from tinykit.plots import pyplot, save_png
 
 COLORS = {"meta": "C0", "ones": "C1", "oracle": "C2"}
 LABELS = {"meta": "meta-learned c", "ones": "c = 1", "oracle": "oracle (knows S)"}
@@ -15,7 +15,7 @@ LABELS = {"meta": "meta-learned c", "ones": "c = 1", "oracle": "oracle (knows S)
 
 def alias_plot(summary: dict, path: Path) -> Path:
     """(4c): c_0 and c_1 against iterations, the path of c on its circle, and beta."""
-    plt = _plt()
+    plt = pyplot()
     h = summary["history"]
     it = np.maximum(np.array(h["iteration"]), 1)  # log axis: iteration 0 drawn at 1
     c0, c1 = np.array(h["c0"]), np.array(h["c1"])
@@ -67,7 +67,7 @@ def alias_plot(summary: dict, path: Path) -> Path:
     )
     ax.legend(fontsize=8)
     fig.tight_layout()
-    return _save(fig, path)
+    return save_png(fig, path)
 
 
 def fmt_vec(v) -> str:
@@ -76,7 +76,7 @@ def fmt_vec(v) -> str:
 
 def curves_plot(result: dict, path: Path, *, ylabel: str, title: str, log_y: bool = True) -> Path:
     """Test figure against n_train_post: mean and 10-90th percentile band for each learner."""
-    plt = _plt()
+    plt = pyplot()
     cfg = result["config"]
     fig, ax = plt.subplots(figsize=(8, 5))
     for name, cu in result["curves"].items():
@@ -107,12 +107,12 @@ def curves_plot(result: dict, path: Path, *, ylabel: str, title: str, log_y: boo
     ax.legend(fontsize=8, loc="best")
     ax.grid(alpha=0.3, which="both", lw=0.4)
     fig.tight_layout()
-    return _save(fig, path)
+    return save_png(fig, path)
 
 
 def weights_plot(result: dict, path: Path, *, title: str) -> Path:
     """(4e/4h): |c_k| per feature at a few snapshots, and group means over meta-training."""
-    plt = _plt()
+    plt = pyplot()
     cfg = result["config"]
     w = result["weights"]
     steps, snaps = w["snapshot_steps"], np.abs(np.array(w["snapshots"]))
@@ -159,12 +159,12 @@ def weights_plot(result: dict, path: Path, *, title: str) -> Path:
     ax.set_title("Feature weights during meta-training", fontsize=10)
     ax.legend(fontsize=8)
     fig.tight_layout()
-    return _save(fig, path)
+    return save_png(fig, path)
 
 
 def gd_compare_plot(results: dict[int, dict], path: Path, *, ylabel: str) -> Path:
     """(4f): test MSE against n_train_post for each num_gd_steps, with c = 1 and the oracle."""
-    plt = _plt()
+    plt = pyplot()
     fig, ax = plt.subplots(figsize=(8, 5))
     first = next(iter(results.values()))
     for name in ("ones", "oracle"):
@@ -185,12 +185,12 @@ def gd_compare_plot(results: dict[int, dict], path: Path, *, ylabel: str) -> Pat
     ax.legend(fontsize=8, loc="best")
     ax.grid(alpha=0.3, which="both", lw=0.4)
     fig.tight_layout()
-    return _save(fig, path)
+    return save_png(fig, path)
 
 
 def sine_plot(result: dict, path: Path) -> Path:
     """Finn et al. Fig. 2/3 in one: example fits, MSE against steps, training losses."""
-    plt = _plt()
+    plt = pyplot()
     fig, grid = plt.subplots(2, 2, figsize=(12, 8))
     axes = grid.ravel()
     for ax, name in zip(axes[:2], ("maml", "pretrained"), strict=True):
@@ -247,4 +247,4 @@ def sine_plot(result: dict, path: Path) -> Path:
     ax.set_title("training loss (moving mean)", fontsize=10)
     ax.legend(fontsize=8)
     fig.tight_layout()
-    return _save(fig, path)
+    return save_png(fig, path)

@@ -6,12 +6,12 @@ from pathlib import Path
 
 import numpy as np
 
-from tinykit.plots import _plt, _save
+from tinykit.plots import pyplot, save_png
 
 
 def block_accuracy_bars(report: dict, path: Path) -> Path:
     """One group of bars per corruption: no tuning, then each block choice."""
-    plt = _plt()
+    plt = pyplot()
     rows = report["results"]
     names = ["none", *report["choices"]]
     fig, ax = plt.subplots(figsize=(max(6.0, 1.2 * len(rows) * len(names) / 2), 4.0))
@@ -34,4 +34,4 @@ def block_accuracy_bars(report: dict, path: Path) -> Path:
               bbox_to_anchor=(0.5, -0.14), frameon=False)
     ax.grid(axis="y", alpha=0.3)
     fig.tight_layout()
-    return _save(fig, path)
+    return save_png(fig, path)
