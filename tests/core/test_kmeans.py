@@ -36,6 +36,29 @@ def test_reconstruction_error_close_to_sklearn(bits):
     assert err_ours <= err_sk * 1.01
 
 
+def test_exact_step_on_histogram_equals_a_brute_force_lloyd_step():
+    # whole bins contribute their sums, cut bins value by value: the same as labelling every value
+    from tinykit.quant.kmeans import _Histogram
+
+    v = (np.random.default_rng(1).standard_normal(50000) * 0.1).astype(np.float32)
+    h = _Histogram(v, float(v.min()), float(v.max()), 512)
+    c = np.array([-0.2, -0.05, 0.01, 0.13])
+    lab = assign(v.astype(np.float64), c)
+    brute = np.sort([v[lab == j].astype(np.float64).mean() for j in range(4)])
+    np.testing.assert_allclose(h.exact_step(c), brute, rtol=1e-9)
+    assert np.array_equal(h.labels(c), lab)
+
+
+def test_float32_input_as_good_as_float64():
+    w = (np.random.default_rng(2).standard_t(df=4, size=30000) * 0.05).astype(np.float32)
+    w64 = w.astype(np.float64)
+    c64, l64 = kmeans_1d(w64, 16)
+    c32, l32 = kmeans_1d(w, 16)
+    assert np.array_equal(l32, assign(w64, c32))  # nearest centroid despite float32 binning
+    mse32, mse64 = np.mean((w64 - c32[l32]) ** 2), np.mean((w64 - c64[l64]) ** 2)
+    assert abs(mse32 / mse64 - 1) < 1e-3
+
+
 def _tiny():
     torch.manual_seed(0)
     return nn.Sequential(nn.Conv2d(1, 4, 3), nn.ReLU(), nn.Flatten(), nn.Linear(4 * 36, 3))

@@ -1,8 +1,10 @@
 """K-means weight quantization: a codebook of 2^bits centroids per layer (or per channel).
 
-The 1-D k-means runs on a fine histogram of the weights (one O(n) pass) instead of sorting
-them: Lloyd's iterations then cost O(bins), and two exact Lloyd steps on the full data remove
-the binning error. Pruned zeros keep a centroid fixed at exactly 0 and stay zero.
+The 1-D k-means never sorts the weights. One O(n) pass builds a fine histogram whose bins keep
+the exact count and sum of their members; Lloyd's iterations then run on prefix sums of the bins
+in O(k log bins) each. A bin lying wholly between two decision boundaries contributes its exact
+sum, so an exact Lloyd step on the raw values only has to look at the members of the few bins a
+boundary cuts. Pruned zeros keep a centroid fixed at exactly 0 and stay zero.
 """
 
 from __future__ import annotations
@@ -18,59 +20,102 @@ from tinykit.errors import TinykitError
 HIST_BINS = 8192
 
 
-def _lloyd_weighted(points: np.ndarray, weights: np.ndarray, centroids: np.ndarray, iters: int):
-    """Weighted 1-D Lloyd on sorted ``points``; ``centroids`` sorted. Returns new centroids."""
-    c = centroids.copy()
-    for _ in range(iters):
+class _Histogram:
+    """Bins of equal width over [lo, hi]: each value's bin, and each bin's exact count and sum."""
+
+    def __init__(self, v: np.ndarray, lo: float, hi: float, nb: int):
+        self.v, self.lo, self.nb = v, lo, nb
+        self.width = (hi - lo) / nb
+        idx = ((v - v.dtype.type(lo)) * v.dtype.type(1 / self.width)).astype(np.int64)
+        self.idx = np.minimum(idx, nb - 1, out=idx)
+        self.cnt = np.bincount(self.idx, minlength=nb).astype(np.float64)
+        self.tot = np.bincount(self.idx, weights=v, minlength=nb)
+        # rounding may put a value a hair outside its bin's edges: widen them for the tests below
+        pad = 1e-3 * self.width
+        self.left = lo + np.arange(nb) * self.width - pad
+        self.right = self.left + self.width + 2 * pad
+
+    def bin_labels(self, c: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Each bin's label (nearest centroid of its members) and whether a boundary cuts it."""
         bounds = (c[1:] + c[:-1]) / 2
-        lab = np.searchsorted(bounds, points)
-        cnt = np.bincount(lab, weights=weights, minlength=len(c))
-        tot = np.bincount(lab, weights=weights * points, minlength=len(c))
-        new = np.where(cnt > 0, tot / np.maximum(cnt, 1e-300), c)
+        lab = np.searchsorted(bounds, self.left)
+        return lab, lab != np.searchsorted(bounds, self.right)
+
+    def cut_members(self, cut: np.ndarray) -> np.ndarray:
+        """Positions of the values lying in the bins flagged by ``cut``."""
+        if not cut.any():
+            return np.zeros(0, dtype=np.int64)
+        return np.flatnonzero(cut[self.idx])
+
+    def exact_step(self, c: np.ndarray) -> np.ndarray:
+        """One Lloyd step on the raw values: whole bins by their sums, cut bins value by value."""
+        lab, cut = self.bin_labels(c)
+        whole = ~cut
+        n = np.bincount(lab[whole], weights=self.cnt[whole], minlength=len(c))
+        s = np.bincount(lab[whole], weights=self.tot[whole], minlength=len(c))
+        pos = self.cut_members(cut)
+        if pos.size:
+            vals = self.v[pos].astype(np.float64)
+            vl = np.searchsorted((c[1:] + c[:-1]) / 2, vals)
+            n += np.bincount(vl, minlength=len(c))
+            s += np.bincount(vl, weights=vals, minlength=len(c))
+        new = np.where(n > 0, s / np.maximum(n, 1), c)
         new.sort()
-        done = float(np.abs(new - c).max()) <= 1e-12 * (float(np.abs(c).max()) + 1e-30)
-        c = new
-        if done:
+        return new
+
+    def labels(self, c: np.ndarray) -> np.ndarray:
+        lab, cut = self.bin_labels(c)
+        out = lab[self.idx]
+        pos = self.cut_members(cut)
+        if pos.size:
+            out[pos] = np.searchsorted((c[1:] + c[:-1]) / 2, self.v[pos].astype(np.float64))
+        return out
+
+
+def _lloyd_on_prefix_sums(pts: np.ndarray, w: np.ndarray, c: np.ndarray, iters: int) -> np.ndarray:
+    """Weighted 1-D Lloyd on sorted ``pts``: each cluster is a run of points, so its count and
+    sum are differences of prefix sums. Stops when no point changes cluster."""
+    cw = np.concatenate([[0.0], np.cumsum(w)])
+    cs = np.concatenate([[0.0], np.cumsum(w * pts)])
+    ends_prev = None
+    for _ in range(iters):
+        # a point equal to a boundary goes to the lower centroid, as np.searchsorted does
+        ends = np.concatenate(
+            [[0], np.searchsorted(pts, (c[1:] + c[:-1]) / 2, "right"), [len(pts)]]
+        )
+        if ends_prev is not None and np.array_equal(ends, ends_prev):
             break
+        n = cw[ends[1:]] - cw[ends[:-1]]
+        s = cs[ends[1:]] - cs[ends[:-1]]
+        c = np.where(n > 0, s / np.where(n > 0, n, 1), c)
+        c.sort()
+        ends_prev = ends
     return c
 
 
-def _binned_labels(v, idx, c, lo: float, width: float, nb: int) -> np.ndarray:
-    """Nearest-centroid labels via the histogram bins: one table lookup per value, and a
-    binary search only for values in the few bins that straddle a decision boundary."""
-    bounds = (c[1:] + c[:-1]) / 2
-    edges = lo + np.arange(nb + 1) * width
-    lab_edge = np.searchsorted(bounds, edges)
-    lab = lab_edge[:-1][idx]
-    straddles = lab_edge[:-1] != lab_edge[1:]
-    if straddles.any():
-        amb = np.flatnonzero(straddles[idx])
-        lab[amb] = np.searchsorted(bounds, v[amb])
-    return lab
-
-
 def kmeans_1d(
-    values: np.ndarray, k: int, *, iters: int = 100, exact_steps: int = 2
+    values: np.ndarray, k: int, *, iters: int = 300, exact_steps: int = 2
 ) -> tuple[np.ndarray, np.ndarray]:
-    """Sorted centroids (float64, length <= k) minimizing squared error on scalar ``values``,
-    and each value's label."""
-    v = np.asarray(values, dtype=np.float64).ravel()
+    """Sorted centroids (float64, length <= k) minimizing squared error on scalar ``values``
+    (float32 or float64, kept as given), and each value's label."""
+    v = np.asarray(values).ravel()
+    if v.dtype not in (np.float32, np.float64):
+        v = v.astype(np.float64)
     if v.size == 0:
         return np.zeros(0), np.zeros(0, dtype=np.int64)
     if v.size <= 4 * k:
-        uniq = np.unique(v)
+        uniq = np.unique(v).astype(np.float64)
         if uniq.size <= k:
-            return uniq, np.searchsorted(uniq, v)
+            return uniq, np.searchsorted(uniq, v.astype(np.float64))
     lo, hi = float(v.min()), float(v.max())
     if lo == hi:
         return np.array([lo]), np.zeros(v.size, dtype=np.int64)
-    nb = min(HIST_BINS, max(4 * k, v.size))
-    width = (hi - lo) / nb
-    idx = np.minimum(((v - lo) / width).astype(np.int64), nb - 1)
-    cnt = np.bincount(idx, minlength=nb).astype(np.float64)
-    tot = np.bincount(idx, weights=v, minlength=nb)
-    keep = cnt > 0
-    pts, w = tot[keep] / cnt[keep], cnt[keep]
+    h = _Histogram(v, lo, hi, min(HIST_BINS, max(4 * k, v.size)))
+    keep = h.cnt > 0
+    w = h.cnt[keep]
+    pts = h.tot[keep] / w
+    order = np.argsort(pts, kind="stable")  # bin means are sorted up to rounding at the edges
+    pts, w = pts[order], w[order]
     # quantile initialisation from the histogram's cumulative counts
     cdf = np.cumsum(w) / w.sum()
     q = (np.arange(k) + 0.5) / k
@@ -78,14 +123,14 @@ def kmeans_1d(
     if init.size < k:  # spread the missing ones between extremes
         extra = np.linspace(lo, hi, k - init.size + 2)[1:-1]
         init = np.unique(np.concatenate([init, extra]))
-    c = _lloyd_weighted(pts, w, init, iters)
+    c = _lloyd_on_prefix_sums(pts, w, init, iters)
     for _ in range(exact_steps):  # exact steps on the raw values remove the binning error
-        lab = _binned_labels(v, idx, c, lo, width, nb)
-        n = np.bincount(lab, minlength=len(c))
-        s = np.bincount(lab, weights=v, minlength=len(c))
-        c = np.where(n > 0, s / np.maximum(n, 1), c)
-        c.sort()
-    return c, _binned_labels(v, idx, c, lo, width, nb)
+        new = h.exact_step(c)
+        done = np.array_equal(new, c)
+        c = new
+        if done:
+            break
+    return c, h.labels(c)
 
 
 def assign(values: np.ndarray, centroids: np.ndarray) -> np.ndarray:
@@ -122,7 +167,7 @@ def _fit_codebook(
 ) -> tuple[np.ndarray, np.ndarray, int | None]:
     """(centroids [2^bits], labels) for one group of weights."""
     k = 2**bits
-    flat = w.ravel().astype(np.float64)
+    flat = w.ravel()
     zero = flat == 0
     if keep_zero and zero.any():
         cents, nz_labels = kmeans_1d(flat[~zero], k - 1)
