@@ -24,6 +24,7 @@ bench: $(STAMP)
 
 lint: $(STAMP)
 	$(BIN)/ruff check tinykit exporters bench boards tests
+	$(BIN)/ruff format --check tinykit exporters bench boards tests
 
 clean:
 	rm -rf $(VENV) build *.egg-info

@@ -16,8 +16,12 @@ from pathlib import Path
 
 from tinykit.errors import TinykitError
 
-DELEGATES = {"cpu": [], "xnnpack": ["--use_xnnpack=true"], "gpu": ["--use_gpu=true"],
-             "nnapi": ["--use_nnapi=true"]}
+DELEGATES = {
+    "cpu": [],
+    "xnnpack": ["--use_xnnpack=true"],
+    "gpu": ["--use_gpu=true"],
+    "nnapi": ["--use_nnapi=true"],
+}
 DEVICE_TMP = "/data/local/tmp"
 
 
@@ -36,19 +40,29 @@ class AdbTarget:
 
 def _adb(target: AdbTarget, *args: str, timeout: float) -> subprocess.CompletedProcess:
     try:
-        proc = subprocess.run(target.argv(*args), capture_output=True, text=True,
-                              timeout=timeout, stdin=subprocess.DEVNULL)
+        proc = subprocess.run(
+            target.argv(*args),
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+            stdin=subprocess.DEVNULL,
+        )
     except FileNotFoundError as e:
-        raise TinykitError("no adb here: install Android's platform tools "
-                           "(apt install adb) and connect the phone with USB debugging on") from e
+        raise TinykitError(
+            "no adb here: install Android's platform tools "
+            "(apt install adb) and connect the phone with USB debugging on"
+        ) from e
     except subprocess.TimeoutExpired as e:
-        raise TinykitError(f"the phone did not answer 'adb {args[0]}' within {timeout:.0f} s"
-                           ) from e
+        raise TinykitError(
+            f"the phone did not answer 'adb {args[0]}' within {timeout:.0f} s"
+        ) from e
     err = (proc.stderr or "").lower()
     if "no devices" in err or ("device" in err and "not found" in err):
-        raise TinykitError("no Android phone found: connect one with USB debugging on "
-                           "(adb devices lists none)" if not target.serial
-                           else f"phone {target.serial} is not connected (see adb devices)")
+        raise TinykitError(
+            "no Android phone found: connect one with USB debugging on (adb devices lists none)"
+            if not target.serial
+            else f"phone {target.serial} is not connected (see adb devices)"
+        )
     if "unauthorized" in err:
         raise TinykitError("the phone refused adb: accept the USB debugging prompt on it")
     if "more than one device" in err:
@@ -56,15 +70,30 @@ def _adb(target: AdbTarget, *args: str, timeout: float) -> subprocess.CompletedP
     return proc
 
 
-def benchmark_command(binary: str, graph: str, *, threads: int, runs: int, warmup: int,
-                      delegate: str = "xnnpack", taskset: str | None = None,
-                      signature: str | None = None, timeout: float = 600.0) -> str:
+def benchmark_command(
+    binary: str,
+    graph: str,
+    *,
+    threads: int,
+    runs: int,
+    warmup: int,
+    delegate: str = "xnnpack",
+    taskset: str | None = None,
+    signature: str | None = None,
+    timeout: float = 600.0,
+) -> str:
     """The device shell line that runs benchmark_model (every value quoted)."""
     if delegate not in DELEGATES:
         raise TinykitError(f"unknown delegate '{delegate}': use one of {', '.join(DELEGATES)}")
     q = shlex.quote
-    words = [q(binary), q(f"--graph={graph}"), f"--num_threads={int(threads)}",
-             f"--num_runs={int(runs)}", f"--warmup_runs={int(warmup)}", *DELEGATES[delegate]]
+    words = [
+        q(binary),
+        q(f"--graph={graph}"),
+        f"--num_threads={int(threads)}",
+        f"--num_runs={int(runs)}",
+        f"--warmup_runs={int(warmup)}",
+        *DELEGATES[delegate],
+    ]
     if signature:
         words.append(q(f"--signature_to_run_for={signature}"))
     if taskset:
@@ -73,8 +102,7 @@ def benchmark_command(binary: str, graph: str, *, threads: int, runs: int, warmu
         words = ["taskset", taskset, *words]
     run = " ".join(words)
     t = int(timeout)
-    return (f"if command -v timeout >/dev/null 2>&1; then timeout {t} {run}; "
-            f"else {run}; fi")
+    return f"if command -v timeout >/dev/null 2>&1; then timeout {t} {run}; else {run}; fi"
 
 
 def signatures(path: Path) -> list[str]:
@@ -88,8 +116,9 @@ def signatures(path: Path) -> list[str]:
         try:
             return list(Interpreter(model_path=str(path)).get_signature_list())
         except (ValueError, RuntimeError) as e:
-            raise TinykitError(f"{path} is not a TFLite model LiteRT can load: "
-                               f"{str(e).strip().splitlines()[0]}") from e
+            raise TinykitError(
+                f"{path} is not a TFLite model LiteRT can load: {str(e).strip().splitlines()[0]}"
+            ) from e
 
 
 def _find_binary(target: AdbTarget, remote_dir: str) -> str:
@@ -104,20 +133,32 @@ def _find_binary(target: AdbTarget, remote_dir: str) -> str:
         return dest
     candidates = [given] if given else [f"{DEVICE_TMP}/benchmark_model", "benchmark_model"]
     for c in candidates:
-        probe = _adb(target, "shell", f"command -v {q(c)} || test -x {q(c)} && echo {q(c)}",
-                     timeout=30)
+        probe = _adb(
+            target, "shell", f"command -v {q(c)} || test -x {q(c)} && echo {q(c)}", timeout=30
+        )
         found = probe.stdout.strip().splitlines()
         if probe.returncode == 0 and found:
             return found[0].strip()
     raise TinykitError(
-        f"benchmark_model not found at {given} on the phone" if given else
-         "benchmark_model is not on the phone: download LiteRT's android_aarch64 "
-         "benchmark_model and pass --benchmark-model FILE (tinykit pushes it)")
+        f"benchmark_model not found at {given} on the phone"
+        if given
+        else "benchmark_model is not on the phone: download LiteRT's android_aarch64 "
+        "benchmark_model and pass --benchmark-model FILE (tinykit pushes it)"
+    )
 
 
-def adb_bench(path, target: AdbTarget, *, threads: int = 4, runs: int = 50, warmup: int = 5,
-              delegate: str = "xnnpack", taskset: str | None = None,
-              signature: str | None = None, timeout: float = 600.0) -> dict:
+def adb_bench(
+    path,
+    target: AdbTarget,
+    *,
+    threads: int = 4,
+    runs: int = 50,
+    warmup: int = 5,
+    delegate: str = "xnnpack",
+    taskset: str | None = None,
+    signature: str | None = None,
+    timeout: float = 600.0,
+) -> dict:
     """Run benchmark_model on the phone for a .tflite and parse its figures."""
     from tinykit.bench.benchmark_model_output import BenchmarkOutputError, parse_benchmark_model
 
@@ -126,8 +167,9 @@ def adb_bench(path, target: AdbTarget, *, threads: int = 4, runs: int = 50, warm
         raise TinykitError(f"{p}: a phone benchmark takes an existing .tflite file")
     sigs = signatures(p)
     if len(sigs) > 1 and not signature:
-        raise TinykitError(f"{p.name} has several signatures ({', '.join(sigs)}): choose one "
-                           "with --signature")
+        raise TinykitError(
+            f"{p.name} has several signatures ({', '.join(sigs)}): choose one with --signature"
+        )
     if signature and signature not in sigs:
         raise TinykitError(f"{p.name} has no signature '{signature}' ({', '.join(sigs)})")
     remote_dir = f"{DEVICE_TMP}/tinykit-bench-{secrets.token_hex(6)}"
@@ -141,9 +183,17 @@ def adb_bench(path, target: AdbTarget, *, threads: int = 4, runs: int = 50, warm
         if push.returncode != 0:
             raise TinykitError(f"adb push of {p.name} failed: {push.stderr.strip()}")
         binary = _find_binary(target, remote_dir)
-        cmd = benchmark_command(binary, graph, threads=threads, runs=runs, warmup=warmup,
-                                delegate=delegate, taskset=taskset, signature=signature,
-                                timeout=timeout)
+        cmd = benchmark_command(
+            binary,
+            graph,
+            threads=threads,
+            runs=runs,
+            warmup=warmup,
+            delegate=delegate,
+            taskset=taskset,
+            signature=signature,
+            timeout=timeout,
+        )
         out = _adb(target, "shell", cmd, timeout=timeout + 30)
     finally:
         try:
@@ -155,13 +205,23 @@ def adb_bench(path, target: AdbTarget, *, threads: int = 4, runs: int = 50, warm
         r = parse_benchmark_model(text)
     except BenchmarkOutputError as e:
         lines = [ln.strip() for ln in text.splitlines() if ln.strip()]
-        raise TinykitError(f"benchmark_model failed on the phone: "
-                           f"{lines[-1] if lines else 'no output'}") from e
+        raise TinykitError(
+            f"benchmark_model failed on the phone: {lines[-1] if lines else 'no output'}"
+        ) from e
     warnings = []
     if r["median"] is None:
         warnings.append("this benchmark_model prints no median: 'median' is its mean")
         r["median"] = r["mean"]
-    r.update(threads=threads, warmup=warmup, runtime="benchmark_model",
-             runtime_version=None, delegate=delegate, taskset=taskset, measured=True,
-             peak_rss_kb=None, p90=None, warnings=warnings)
+    r.update(
+        threads=threads,
+        warmup=warmup,
+        runtime="benchmark_model",
+        runtime_version=None,
+        delegate=delegate,
+        taskset=taskset,
+        measured=True,
+        peak_rss_kb=None,
+        p90=None,
+        warnings=warnings,
+    )
     return r

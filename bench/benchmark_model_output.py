@@ -25,16 +25,24 @@ import re
 from typing import Any
 
 _NUM = r"[-+]?\d+(?:\.\d*)?(?:[eE][-+]?\d+)?"
-_PREFIX = re.compile(r"^(?:.*?\s[VDIWEF]\s+tflite\s*:\s*|(?:INFO|VERBOSE|WARNING|ERROR):\s*"
-                     r"(?:\[[^\]]*\]\s*)?)?")
+_PREFIX = re.compile(
+    r"^(?:.*?\s[VDIWEF]\s+tflite\s*:\s*|(?:INFO|VERBOSE|WARNING|ERROR):\s*"
+    r"(?:\[[^\]]*\]\s*)?)?"
+)
 _STAT = re.compile(rf"^count=(\d+)((?:\s+\w+={_NUM})*)\s*$")
 _PAIR = re.compile(rf"(\w+)=({_NUM})")
-_NEW = re.compile(rf"Inference timings in us: Init: ({_NUM}), First inference: ({_NUM}), "
-                  rf"Warmup \(avg\): ({_NUM}), Inference \(avg\): ({_NUM})")
-_OLD = re.compile(rf"Average inference timings in us: Warmup: ({_NUM}), Init: ({_NUM}), "
-                  rf"(?:Inference|no stats): ({_NUM})")
-_MEM = re.compile(rf"(Peak memory footprint|Memory footprint delta from the start of the tool) "
-                  rf"\(MB\): init=({_NUM}) overall=({_NUM})")
+_NEW = re.compile(
+    rf"Inference timings in us: Init: ({_NUM}), First inference: ({_NUM}), "
+    rf"Warmup \(avg\): ({_NUM}), Inference \(avg\): ({_NUM})"
+)
+_OLD = re.compile(
+    rf"Average inference timings in us: Warmup: ({_NUM}), Init: ({_NUM}), "
+    rf"(?:Inference|no stats): ({_NUM})"
+)
+_MEM = re.compile(
+    rf"(Peak memory footprint|Memory footprint delta from the start of the tool) "
+    rf"\(MB\): init=({_NUM}) overall=({_NUM})"
+)
 _PEAK = re.compile(rf"Overall peak memory footprint \(MB\) via periodic monitoring: ({_NUM})")
 
 

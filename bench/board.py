@@ -16,9 +16,19 @@ def resolve_board(board):
     return board if isinstance(board, BoardProfile) else load_board(board)
 
 
-def bench_on_board(path: str | os.PathLike[str], board="host", host: str | None = None, *,
-                   threads: int = 1, runs: int = 100, warmup: int = 10, repeats: int = 1,
-                   timeout: float = 600.0, estimate_only: bool = False, **opts: Any) -> dict:
+def bench_on_board(
+    path: str | os.PathLike[str],
+    board="host",
+    host: str | None = None,
+    *,
+    threads: int = 1,
+    runs: int = 100,
+    warmup: int = 10,
+    repeats: int = 1,
+    timeout: float = 600.0,
+    estimate_only: bool = False,
+    **opts: Any,
+) -> dict:
     """Latency of ``path`` on ``board``.
 
     Args:
@@ -36,8 +46,16 @@ def bench_on_board(path: str | os.PathLike[str], board="host", host: str | None 
     from tinykit.bench.latency import artifact_kind, combine
 
     b = resolve_board(board)
-    unknown = set(opts) - {"port", "identity", "ssh_options", "remote_python", "benchmark_model",
-                           "delegate", "taskset", "signature"}
+    unknown = set(opts) - {
+        "port",
+        "identity",
+        "ssh_options",
+        "remote_python",
+        "benchmark_model",
+        "delegate",
+        "taskset",
+        "signature",
+    }
     if unknown:
         raise TinykitError(f"unknown option(s) for bench_on_board: {', '.join(sorted(unknown))}")
     artifact_kind(path)  # refuse a non-model before connecting anywhere
@@ -48,28 +66,44 @@ def bench_on_board(path: str | os.PathLike[str], board="host", host: str | None 
     elif b.connect == "local":
         from tinykit.bench.latency import bench
 
-        out = bench(path, threads=threads, runs=runs, warmup=warmup, timeout=timeout,
-                    repeats=repeats)
+        out = bench(
+            path, threads=threads, runs=runs, warmup=warmup, timeout=timeout, repeats=repeats
+        )
     elif b.connect == "ssh":
         from tinykit.bench.ssh import SshTarget, ssh_bench
 
-        target = SshTarget(host=host, port=opts.get("port"), identity=opts.get("identity"),
-                           options=list(opts.get("ssh_options") or []),
-                           python=opts.get("remote_python") or "python3",
-                           connect_timeout=max(1, int(min(10.0, timeout))))
-        results = [ssh_bench(path, target, threads=threads, runs=runs, warmup=warmup,
-                             timeout=timeout) for _ in range(repeats)]
+        target = SshTarget(
+            host=host,
+            port=opts.get("port"),
+            identity=opts.get("identity"),
+            options=list(opts.get("ssh_options") or []),
+            python=opts.get("remote_python") or "python3",
+            connect_timeout=max(1, int(min(10.0, timeout))),
+        )
+        results = [
+            ssh_bench(path, target, threads=threads, runs=runs, warmup=warmup, timeout=timeout)
+            for _ in range(repeats)
+        ]
         out = combine(results)
         out["host"] = host
     else:
         from tinykit.bench.adb import AdbTarget, adb_bench
 
-        target = AdbTarget(serial=None if host == "usb" else host,
-                           benchmark_model=opts.get("benchmark_model"))
+        target = AdbTarget(
+            serial=None if host == "usb" else host, benchmark_model=opts.get("benchmark_model")
+        )
         taskset = opts.get("taskset") or b.big_cores_mask
-        out = adb_bench(path, target, threads=threads, runs=runs, warmup=warmup,
-                        delegate=opts.get("delegate") or "xnnpack", taskset=taskset,
-                        signature=opts.get("signature"), timeout=timeout)
+        out = adb_bench(
+            path,
+            target,
+            threads=threads,
+            runs=runs,
+            warmup=warmup,
+            delegate=opts.get("delegate") or "xnnpack",
+            taskset=taskset,
+            signature=opts.get("signature"),
+            timeout=timeout,
+        )
         out["host"] = host
     out["board"] = b.name
     out["board_title"] = b.title

@@ -21,8 +21,18 @@ def cpu_flags() -> list[str]:
     return cpu_info()["cpu_flags"]
 
 
-def versions(packages=("tinykit", "torch", "onnxruntime", "ai-edge-litert", "litert-torch",
-                       "torch-pruning", "onnx", "numpy")) -> dict[str, str]:
+def versions(
+    packages=(
+        "tinykit",
+        "torch",
+        "onnxruntime",
+        "ai-edge-litert",
+        "litert-torch",
+        "torch-pruning",
+        "onnx",
+        "numpy",
+    ),
+) -> dict[str, str]:
     out = {}
     for p in packages:
         try:

@@ -34,6 +34,7 @@ def _checkpoint_cost(path: Path) -> OnnxMacCount:
             b += output.numel() * output.element_size() if torch.is_tensor(output) else 0
             b += sum(p.numel() * p.element_size() for p in mod.parameters(recurse=False))
             moved[name] = moved.get(name, 0) + b
+
         return hook
 
     leaves = [(n, m) for n, m in model.named_modules() if n and not list(m.children())]
@@ -51,11 +52,21 @@ def _checkpoint_cost(path: Path) -> OnnxMacCount:
         macs = sum(counts.get(f"{root}.{name}", {}).values()) // 2
         w = getattr(mod, "weight", None)
         dens = float((w != 0).sum()) / w.numel() if torch.is_tensor(w) and w.numel() else 1.0
-        nodes.append(NodeCost(name, type(mod).__name__, int(macs), int(round(macs * dens)),
-                              int(moved.get(name, 0))))
-    return OnnxMacCount(macs=sum(n.macs for n in nodes),
-                        effective_macs=sum(n.effective_macs for n in nodes),
-                        bytes=sum(n.bytes for n in nodes), per_node=nodes)
+        nodes.append(
+            NodeCost(
+                name,
+                type(mod).__name__,
+                int(macs),
+                int(round(macs * dens)),
+                int(moved.get(name, 0)),
+            )
+        )
+    return OnnxMacCount(
+        macs=sum(n.macs for n in nodes),
+        effective_macs=sum(n.effective_macs for n in nodes),
+        bytes=sum(n.bytes for n in nodes),
+        per_node=nodes,
+    )
 
 
 def count_artifact(path: str | os.PathLike[str]) -> OnnxMacCount:
@@ -74,8 +85,9 @@ def count_artifact(path: str | os.PathLike[str]) -> OnnxMacCount:
     return _checkpoint_cost(Path(path))
 
 
-def roofline_ms(count: OnnxMacCount, board, *, threads: int = 1,
-                precision: str | None = None) -> dict[str, Any]:
+def roofline_ms(
+    count: OnnxMacCount, board, *, threads: int = 1, precision: str | None = None
+) -> dict[str, Any]:
     """Sum over layers of max(compute time, memory time), in ms, with the split."""
     prec = precision or count.precision
     peak = board.peak_macs_per_s(prec, threads)
@@ -83,8 +95,9 @@ def roofline_ms(count: OnnxMacCount, board, *, threads: int = 1,
     if peak <= 0 or bw <= 0:
         from tinykit.errors import TinykitError
 
-        raise TinykitError(f"board '{board.name}' has no peak throughput or bandwidth to "
-                           "estimate from")
+        raise TinykitError(
+            f"board '{board.name}' has no peak throughput or bandwidth to estimate from"
+        )
     total = compute = memory = 0.0
     bound_compute = 0
     for n in count.per_node:
@@ -93,9 +106,16 @@ def roofline_ms(count: OnnxMacCount, board, *, threads: int = 1,
         compute += tc
         memory += tm
         bound_compute += tc >= tm
-    return {"ms": 1e3 * total, "compute_ms": 1e3 * compute, "memory_ms": 1e3 * memory,
-            "compute_bound_layers": bound_compute, "layers": len(count.per_node),
-            "precision": prec, "peak_gmacs": peak / 1e9, "bandwidth_gbs": board.bandwidth_gbs}
+    return {
+        "ms": 1e3 * total,
+        "compute_ms": 1e3 * compute,
+        "memory_ms": 1e3 * memory,
+        "compute_bound_layers": bound_compute,
+        "layers": len(count.per_node),
+        "precision": prec,
+        "peak_gmacs": peak / 1e9,
+        "bandwidth_gbs": board.bandwidth_gbs,
+    }
 
 
 def estimate(path: str | os.PathLike[str], board, *, threads: int = 1) -> dict[str, Any]:
@@ -108,11 +128,27 @@ def estimate(path: str | os.PathLike[str], board, *, threads: int = 1) -> dict[s
     count = count_artifact(path)
     r = roofline_ms(count, board, threads=threads)
     return {
-        "median": r["ms"], "p90": r["ms"], "mean": r["ms"], "std": None, "min": None,
-        "first_ms": None, "runs": 0, "warmup": 0, "threads": threads,
-        "runtime": "roofline estimate", "runtime_version": None, "peak_rss_kb": None,
-        "board": board.name, "measured": False, "estimate": "roofline",
-        "macs": count.macs, "effective_macs": count.effective_macs, "bytes_moved": count.bytes,
-        "roofline": r, "cpu": board.cpu_model, "cpu_flags": list(board.isa),
-        "uncounted": count.uncounted, "warnings": [],
+        "median": r["ms"],
+        "p90": r["ms"],
+        "mean": r["ms"],
+        "std": None,
+        "min": None,
+        "first_ms": None,
+        "runs": 0,
+        "warmup": 0,
+        "threads": threads,
+        "runtime": "roofline estimate",
+        "runtime_version": None,
+        "peak_rss_kb": None,
+        "board": board.name,
+        "measured": False,
+        "estimate": "roofline",
+        "macs": count.macs,
+        "effective_macs": count.effective_macs,
+        "bytes_moved": count.bytes,
+        "roofline": r,
+        "cpu": board.cpu_model,
+        "cpu_flags": list(board.isa),
+        "uncounted": count.uncounted,
+        "warnings": [],
     }

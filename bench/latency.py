@@ -33,8 +33,14 @@ def artifact_kind(path: str | os.PathLike[str]) -> str:
     return "checkpoint" if suffix in CHECKPOINT_SUFFIXES else suffix[1:]
 
 
-def runner_command(path: str | os.PathLike[str], *, threads: int, runs: int, warmup: int,
-                   python: str = sys.executable) -> list[str]:
+def runner_command(
+    path: str | os.PathLike[str],
+    *,
+    threads: int,
+    runs: int,
+    warmup: int,
+    python: str = sys.executable,
+) -> list[str]:
     """The argv that measures ``path`` in a fresh process (an argv list: no shell involved)."""
     args = ["--threads", str(threads), "--runs", str(runs), "--warmup", str(warmup), "--raw"]
     if artifact_kind(path) == "checkpoint":
@@ -89,8 +95,15 @@ def combine(results: list[dict]) -> dict:
     return out
 
 
-def bench(path: str | os.PathLike[str], *, threads: int = 1, runs: int = 100, warmup: int = 10,
-          timeout: float = 600.0, repeats: int = 1) -> dict:
+def bench(
+    path: str | os.PathLike[str],
+    *,
+    threads: int = 1,
+    runs: int = 100,
+    warmup: int = 10,
+    timeout: float = 600.0,
+    repeats: int = 1,
+) -> dict:
     """Median/p90/mean/std latency (ms) of ``path`` on this machine.
 
     Args:

@@ -55,8 +55,11 @@ class StageMacs:
     cumulative: list[int]  # cumulative[i]: stages 0..i plus exit i, i.e. inference ending there
 
     def to_dict(self) -> dict:
-        return {"stage_macs": self.stage_macs, "exit_macs": self.exit_macs,
-                "cumulative_macs": self.cumulative}
+        return {
+            "stage_macs": self.stage_macs,
+            "exit_macs": self.exit_macs,
+            "cumulative_macs": self.cumulative,
+        }
 
 
 def count_stage_macs(stages, example, exits=None) -> StageMacs:

@@ -45,9 +45,13 @@ class OnnxMacCount:
     precision: str = "fp32"  # "int8" when the multiply-accumulates run on int8 operands
 
     def to_dict(self) -> dict[str, Any]:
-        return {"macs": self.macs, "effective_macs": self.effective_macs,
-                "bytes_moved": self.bytes, "precision": self.precision,
-                "uncounted": self.uncounted}
+        return {
+            "macs": self.macs,
+            "effective_macs": self.effective_macs,
+            "bytes_moved": self.bytes,
+            "precision": self.precision,
+            "uncounted": self.uncounted,
+        }
 
 
 def _shape_of(vi) -> list[int] | None:
@@ -198,8 +202,9 @@ def count_onnx_macs(model: str | os.PathLike[str] | Any) -> OnnxMacCount:
     try:
         proto = shape_inference.infer_shapes(proto, data_prop=True)
     except Exception as e:  # onnx raises InferenceError and ValidationError
-        raise TinykitError(f"cannot infer the shapes of the ONNX graph: {str(e).splitlines()[0]}"
-                           ) from e
+        raise TinykitError(
+            f"cannot infer the shapes of the ONNX graph: {str(e).splitlines()[0]}"
+        ) from e
     g = _Graph(proto)
     per_node: list[NodeCost] = []
     uncounted: list[str] = []

@@ -14,8 +14,12 @@ def _latency(p: dict[str, Any]) -> tuple[float, bool]:
     return float(lat), bool(p.get("measured", True))
 
 
-def latency_vs_macs_plot(points: list[dict[str, Any]], path: str | os.PathLike[str], *,
-                         title: str = "Latency against MACs") -> Path:
+def latency_vs_macs_plot(
+    points: list[dict[str, Any]],
+    path: str | os.PathLike[str],
+    *,
+    title: str = "Latency against MACs",
+) -> Path:
     """Write a PNG: x = MACs (millions), y = median latency (ms), one marker per runtime.
 
     Args:
@@ -45,11 +49,25 @@ def latency_vs_macs_plot(points: list[dict[str, Any]], path: str | os.PathLike[s
         color = f"C{i}"
         ax.plot(xs, ys, "-", color=color, alpha=0.4, lw=1)
         for x, y, m, p in zip(xs, ys, measured, pts, strict=True):
-            ax.plot([x], [y], markers[i % len(markers)], ms=8, color=color,
-                    mfc=color if m else "white", mew=1.5)
+            ax.plot(
+                [x],
+                [y],
+                markers[i % len(markers)],
+                ms=8,
+                color=color,
+                mfc=color if m else "white",
+                mew=1.5,
+            )
             labels.append((x, y, p["stage"] + ("" if m else " (est.)")))
-        ax.plot([], [], markers[i % len(markers)], color=color, label=rt,
-                mfc=color if any(measured) else "white", mew=1.5)
+        ax.plot(
+            [],
+            [],
+            markers[i % len(markers)],
+            color=color,
+            label=rt,
+            mfc=color if any(measured) else "white",
+            mew=1.5,
+        )
     kinds = {_latency(p)[1] for p in points}
     if kinds == {True, False}:  # measured and estimated side by side: say which is which
         ax.plot([], [], "o", color="0.3", mfc="white", label="estimate (roofline)")
@@ -87,5 +105,11 @@ def _place_labels(ax, fig, labels: list[tuple[float, float, str]], gap_px: float
     pt_per_px = 72.0 / fig.dpi
     for i, (x, y, text) in enumerate(labels):
         dy = (placed[i] - disp[i][0][1]) * pt_per_px
-        ax.annotate(text, (x, y), xytext=(8, 3 + dy), textcoords="offset points", fontsize=7,
-                    arrowprops={"arrowstyle": "-", "lw": 0.4, "color": "0.5"} if dy > 1 else None)
+        ax.annotate(
+            text,
+            (x, y),
+            xytext=(8, 3 + dy),
+            textcoords="offset points",
+            fontsize=7,
+            arrowprops={"arrowstyle": "-", "lw": 0.4, "color": "0.5"} if dy > 1 else None,
+        )

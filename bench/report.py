@@ -12,8 +12,10 @@ def _int8_note(flags: list[str], machine: str) -> str | None:
     f = set(flags)
     if machine in ("aarch64", "arm64", "armv7l") or f & {"asimd"}:
         if "asimddp" not in f:
-            return ("no Arm dot-product (asimddp): int8 runs on widening multiplies and can be "
-                    "slower than fp32 here")
+            return (
+                "no Arm dot-product (asimddp): int8 runs on widening multiplies and can be "
+                "slower than fp32 here"
+            )
     elif f and not f & {"avx512_vnni", "avx_vnni", "amx_int8"}:
         return "no VNNI/AMX: int8 gains over fp32 are small on this CPU"
     return None
@@ -34,11 +36,19 @@ def bench_report(results: list[tuple[str, dict[str, Any]]], board) -> dict[str, 
             c = count_artifact(path)
             macs, eff = c.macs, c.effective_macs
         lat = {k: v for k, v in lat.items() if k not in ("times_ms", "macs", "effective_macs")}
-        entries.append({"artifact": str(path), "kind": artifact_kind(path),
-                        "size_bytes": os.path.getsize(path), "macs": macs,
-                        "effective_macs": eff, "latency_ms": lat})
-        points.append({"stage": Path(path).name, "runtime": lat["runtime"], "macs": macs,
-                       "latency_ms": lat})
+        entries.append(
+            {
+                "artifact": str(path),
+                "kind": artifact_kind(path),
+                "size_bytes": os.path.getsize(path),
+                "macs": macs,
+                "effective_macs": eff,
+                "latency_ms": lat,
+            }
+        )
+        points.append(
+            {"stage": Path(path).name, "runtime": lat["runtime"], "macs": macs, "latency_ms": lat}
+        )
     return {
         "tinykit_bench": 1,
         "board": board.to_dict(),
@@ -55,22 +65,38 @@ def _ms(v) -> str:
 def render_bench(report: dict[str, Any]) -> str:
     from tinykit.report import _fmt_count, format_table
 
-    header = ["artifact", "runs on", "MACs", "median ms", "p90 ms", "mean ms", "std ms",
-              "first ms", "peak MB", "runs"]
+    header = [
+        "artifact",
+        "runs on",
+        "MACs",
+        "median ms",
+        "p90 ms",
+        "mean ms",
+        "std ms",
+        "first ms",
+        "peak MB",
+        "runs",
+    ]
     rows, notes = [], []
     for r in report["results"]:
         lat = r["latency_ms"]
         est = not lat.get("measured", True)
         where = f"{lat['runtime']} @ {lat['board']}"
         rss = lat.get("peak_rss_kb")
-        rows.append([
-            Path(r["artifact"]).name, where, _fmt_count(r["macs"]),
-            _ms(lat["median"]) + (" (est.)" if est else ""),
-            "-" if est else _ms(lat.get("p90")), "-" if est else _ms(lat.get("mean")),
-            _ms(lat.get("std")), _ms(lat.get("first_ms")),
-            "-" if rss is None else f"{rss / 1024:.1f}",
-            "-" if est else f"{lat.get('runs')} x {lat.get('repeats', 1)}",
-        ])
+        rows.append(
+            [
+                Path(r["artifact"]).name,
+                where,
+                _fmt_count(r["macs"]),
+                _ms(lat["median"]) + (" (est.)" if est else ""),
+                "-" if est else _ms(lat.get("p90")),
+                "-" if est else _ms(lat.get("mean")),
+                _ms(lat.get("std")),
+                _ms(lat.get("first_ms")),
+                "-" if rss is None else f"{rss / 1024:.1f}",
+                "-" if est else f"{lat.get('runs')} x {lat.get('repeats', 1)}",
+            ]
+        )
         for w in lat.get("warnings", []):
             notes.append(f"warning: {Path(r['artifact']).name}: {w}")
     first = report["results"][0]["latency_ms"]
@@ -78,28 +104,39 @@ def render_bench(report: dict[str, Any]) -> str:
     foot = []
     if first.get("measured", True):
         flags = first.get("cpu_flags", [])
-        foot.append(f"measured on {b['title']}: {first.get('cpu')} "
-                    f"({first.get('cpu_count') or b['cores']} cores), "
-                    f"int8-relevant ISA: {', '.join(flags) or 'none'}")
+        foot.append(
+            f"measured on {b['title']}: {first.get('cpu')} "
+            f"({first.get('cpu_count') or b['cores']} cores), "
+            f"int8-relevant ISA: {', '.join(flags) or 'none'}"
+        )
         note = _int8_note(flags, first.get("machine", ""))
         if note:
             foot.append(f"note: {note}")
-        versions = sorted({f"{r['latency_ms']['runtime']} {r['latency_ms'].get('runtime_version')}"
-                           for r in report["results"]})
-        foot.append(f"runtimes: {', '.join(versions)}; batch 1, {first.get('threads')} "
-                    "thread(s), the same fixed input every run, each artifact in fresh "
-                    "process(es); 'first' is the first inference, not in the statistics")
+        versions = sorted(
+            {
+                f"{r['latency_ms']['runtime']} {r['latency_ms'].get('runtime_version')}"
+                for r in report["results"]
+            }
+        )
+        foot.append(
+            f"runtimes: {', '.join(versions)}; batch 1, {first.get('threads')} "
+            "thread(s), the same fixed input every run, each artifact in fresh "
+            "process(es); 'first' is the first inference, not in the statistics"
+        )
     else:
         rl = first.get("roofline", {})
-        foot.append(f"ESTIMATE, not a measurement: roofline of MACs and bytes moved against "
-                    f"{b['title']}'s peaks ({rl.get('peak_gmacs', 0):.1f} G{rl.get('precision')}"
-                    f" MAC/s on {first.get('threads')} core(s), {b['bandwidth_gbs']} GB/s); "
-                    "pass --host to measure on the board")
+        foot.append(
+            f"ESTIMATE, not a measurement: roofline of MACs and bytes moved against "
+            f"{b['title']}'s peaks ({rl.get('peak_gmacs', 0):.1f} G{rl.get('precision')}"
+            f" MAC/s on {first.get('threads')} core(s), {b['bandwidth_gbs']} GB/s); "
+            "pass --host to measure on the board"
+        )
         note = _int8_note(b.get("isa", []), "aarch64" if "asimd" in b.get("isa", []) else "")
         if note:
             foot.append(f"note: {note}")
     out = [format_table(header, rows), "", *foot, *notes]
     if report.get("out_dir"):
-        out.append(f"bench.json{' and latency_vs_macs.png' if len(rows) > 1 else ''}: "
-                   f"{report['out_dir']}")
+        out.append(
+            f"bench.json{' and latency_vs_macs.png' if len(rows) > 1 else ''}: {report['out_dir']}"
+        )
     return "\n".join(out)

@@ -27,16 +27,42 @@ EXIT_BAD_INPUT = 2
 
 # The instruction-set features that decide int8 speed: x86 (AVX2, AVX-512 VNNI, AVX-VNNI, AMX)
 # and Arm (dot product, int8 matrix multiply, SVE); FMA and plain ASIMD for the fp32 side.
-INT8_FLAGS = ("avx2", "fma", "avx512f", "avx512_vnni", "avx_vnni", "amx_int8", "amx_tile",
-              "asimd", "asimddp", "i8mm", "sve", "sve2")
+INT8_FLAGS = (
+    "avx2",
+    "fma",
+    "avx512f",
+    "avx512_vnni",
+    "avx_vnni",
+    "amx_int8",
+    "amx_tile",
+    "asimd",
+    "asimddp",
+    "i8mm",
+    "sve",
+    "sve2",
+)
 
 # /proc/cpuinfo "CPU part" of Arm cores (Arm's MIDR part numbers) -> core name
-ARM_PARTS = {"0xd03": "Cortex-A53", "0xd04": "Cortex-A35", "0xd05": "Cortex-A55",
-             "0xd07": "Cortex-A57", "0xd08": "Cortex-A72", "0xd09": "Cortex-A73",
-             "0xd0a": "Cortex-A75", "0xd0b": "Cortex-A76", "0xd0d": "Cortex-A77",
-             "0xd41": "Cortex-A78", "0xd44": "Cortex-X1", "0xd46": "Cortex-A510",
-             "0xd47": "Cortex-A710", "0xd48": "Cortex-X2", "0xd4d": "Cortex-A715",
-             "0xd4e": "Cortex-X3", "0xd80": "Cortex-A520", "0xd81": "Cortex-A720"}
+ARM_PARTS = {
+    "0xd03": "Cortex-A53",
+    "0xd04": "Cortex-A35",
+    "0xd05": "Cortex-A55",
+    "0xd07": "Cortex-A57",
+    "0xd08": "Cortex-A72",
+    "0xd09": "Cortex-A73",
+    "0xd0a": "Cortex-A75",
+    "0xd0b": "Cortex-A76",
+    "0xd0d": "Cortex-A77",
+    "0xd41": "Cortex-A78",
+    "0xd44": "Cortex-X1",
+    "0xd46": "Cortex-A510",
+    "0xd47": "Cortex-A710",
+    "0xd48": "Cortex-X2",
+    "0xd4d": "Cortex-A715",
+    "0xd4e": "Cortex-X3",
+    "0xd80": "Cortex-A520",
+    "0xd81": "Cortex-A720",
+}
 
 
 class RunnerError(Exception):
@@ -130,11 +156,19 @@ def load_onnx(path: str, threads: int):
         msg = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
         msg = re.sub(r"^\[ONNXRuntimeError\] : \d+ : \w+ : ", "", msg)
         raise RunnerError(f"onnxruntime cannot load {path}: {msg}") from e
-    types = {"tensor(float)": np.float32, "tensor(float16)": np.float16,
-             "tensor(int8)": np.int8, "tensor(uint8)": np.uint8, "tensor(int32)": np.int32,
-             "tensor(int64)": np.int64, "tensor(bool)": np.bool_}
-    feed = {i.name: fixed_input(i.shape, types.get(i.type, np.float32), seed=k)
-            for k, i in enumerate(sess.get_inputs())}
+    types = {
+        "tensor(float)": np.float32,
+        "tensor(float16)": np.float16,
+        "tensor(int8)": np.int8,
+        "tensor(uint8)": np.uint8,
+        "tensor(int32)": np.int32,
+        "tensor(int64)": np.int64,
+        "tensor(bool)": np.bool_,
+    }
+    feed = {
+        i.name: fixed_input(i.shape, types.get(i.type, np.float32), seed=k)
+        for k, i in enumerate(sess.get_inputs())
+    }
     return (lambda: sess.run(None, feed)), "onnxruntime", ort.__version__
 
 
@@ -165,8 +199,9 @@ def load_tflite(path: str, threads: int):
         msg = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
         low = msg.lower()
         if name == "tflite-runtime" and ("version" in low or "op" in low or "registration" in low):
-            msg += (f" (tflite_runtime {version} is too old for this model: "
-                    "pip install ai-edge-litert)")
+            msg += (
+                f" (tflite_runtime {version} is too old for this model: pip install ai-edge-litert)"
+            )
         raise RunnerError(f"{name} cannot load {path}: {msg}") from e
     for k, d in enumerate(it.get_input_details()):
         it.set_tensor(d["index"], fixed_input(d["shape"], d["dtype"], seed=k))
@@ -197,8 +232,9 @@ def summarize(times: list, *, first_ms: float | None = None) -> dict:
     second half of the runs (a drift between them means the figure is not stable)."""
     s = sorted(times)
     half = len(times) // 2
-    halves = ([statistics.median(times[:half]), statistics.median(times[half:])]
-              if half else [s[0], s[0]])
+    halves = (
+        [statistics.median(times[:half]), statistics.median(times[half:])] if half else [s[0], s[0]]
+    )
     return {
         "median": statistics.median(s),
         "p90": _percentile(s, 0.9),
@@ -222,8 +258,15 @@ def measure(path: str, *, threads: int = 1, runs: int = 100, warmup: int = 10) -
     else:
         raise RunnerError(f"{path}: the runner takes .onnx or .tflite files")
     result = time_calls(run, runs=runs, warmup=warmup)
-    result.update(warmup=warmup, threads=threads, runtime=runtime, runtime_version=version,
-                  peak_rss_kb=_peak_rss_kb(), measured=True, **cpu_info())
+    result.update(
+        warmup=warmup,
+        threads=threads,
+        runtime=runtime,
+        runtime_version=version,
+        peak_rss_kb=_peak_rss_kb(),
+        measured=True,
+        **cpu_info(),
+    )
     return result
 
 
@@ -235,11 +278,16 @@ def main(argv: list | None = None) -> int:
     ap.add_argument("--warmup", type=int, default=10)
     ap.add_argument("--raw", action="store_true", help="keep every run's time in the JSON")
     ap.add_argument("--json", action="store_true", help="print JSON (the default output)")
-    ap.add_argument("--deadline", type=float, default=0,
-                    help="exit after this many seconds whatever happens (remote runs: nothing "
-                         "outlives a dropped connection)")
+    ap.add_argument(
+        "--deadline",
+        type=float,
+        default=0,
+        help="exit after this many seconds whatever happens (remote runs: nothing "
+        "outlives a dropped connection)",
+    )
     a = ap.parse_args(argv)
     if a.deadline > 0 and hasattr(signal, "SIGALRM"):
+
         def _expire(signum, frame):
             print(f"runner: error: did not finish within {a.deadline:.0f} s", file=sys.stderr)
             os._exit(3)

@@ -39,8 +39,17 @@ class SshTarget:
     def argv(self, remote_command: str) -> list[str]:
         if self.host.startswith("-"):
             raise TinykitError(f"host '{self.host}' is not a host name")
-        cmd = ["ssh", "-o", "BatchMode=yes", "-o", f"ConnectTimeout={self.connect_timeout}",
-               "-o", "ServerAliveInterval=5", "-o", "ServerAliveCountMax=3"]
+        cmd = [
+            "ssh",
+            "-o",
+            "BatchMode=yes",
+            "-o",
+            f"ConnectTimeout={self.connect_timeout}",
+            "-o",
+            "ServerAliveInterval=5",
+            "-o",
+            "ServerAliveCountMax=3",
+        ]
         if self.port:
             cmd += ["-p", str(self.port)]
         if self.identity:
@@ -55,49 +64,97 @@ def _ssh_error(target: SshTarget, stderr: str) -> str:
     low = stderr.lower()
     host = target.host + (f" port {target.port}" if target.port else "")
     if "permission denied" in low or "too many authentication failures" in low:
-        return (f"authentication to {host} failed: set up key login (ssh-copy-id {target.host}) "
-                "or pass --identity KEY")
+        return (
+            f"authentication to {host} failed: set up key login (ssh-copy-id {target.host}) "
+            "or pass --identity KEY"
+        )
     if "host key verification failed" in low or "remote host identification has changed" in low:
-        return (f"the host key of {host} is not known or has changed: connect once with "
-                f"'ssh {target.host}' to check and accept it")
+        return (
+            f"the host key of {host} is not known or has changed: connect once with "
+            f"'ssh {target.host}' to check and accept it"
+        )
     if "could not resolve hostname" in low:
         return f"host {target.host} is unknown (its name does not resolve)"
-    if any(s in low for s in ("connection refused", "no route to host", "network is unreachable",
-                              "connection timed out", "operation timed out", "timed out")):
+    if any(
+        s in low
+        for s in (
+            "connection refused",
+            "no route to host",
+            "network is unreachable",
+            "connection timed out",
+            "operation timed out",
+            "timed out",
+        )
+    ):
         return f"host {host} is unreachable ({stderr.strip().splitlines()[-1]})"
     last = stderr.strip().splitlines()[-1] if stderr.strip() else "ssh failed"
     return f"ssh to {host} failed: {last}"
 
 
-def _run(target: SshTarget, remote_command: str, *, timeout: float, stdin=None,
-         what: str = "command") -> subprocess.CompletedProcess:
+def _run(
+    target: SshTarget, remote_command: str, *, timeout: float, stdin=None, what: str = "command"
+) -> subprocess.CompletedProcess:
     try:
-        proc = subprocess.run(target.argv(remote_command), stdin=stdin if stdin is not None
-                              else subprocess.DEVNULL, capture_output=True, text=True,
-                              timeout=timeout)
+        proc = subprocess.run(
+            target.argv(remote_command),
+            stdin=stdin if stdin is not None else subprocess.DEVNULL,
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+        )
     except FileNotFoundError as e:
-        raise TinykitError("no ssh client here: install OpenSSH (apt install openssh-client)"
-                           ) from e
+        raise TinykitError(
+            "no ssh client here: install OpenSSH (apt install openssh-client)"
+        ) from e
     except subprocess.TimeoutExpired as e:  # subprocess.run has killed ssh already
-        raise TinykitError(f"host {target.host} did not answer the {what} within "
-                           f"{timeout:.0f} s") from e
+        raise TinykitError(
+            f"host {target.host} did not answer the {what} within {timeout:.0f} s"
+        ) from e
     if proc.returncode == EXIT_SSH:
         raise TinykitError(_ssh_error(target, proc.stderr))
     return proc
 
 
-def remote_run_command(remote_dir: str, model_name: str, python: str, *, threads: int,
-                       runs: int, warmup: int, deadline: float) -> str:
+def remote_run_command(
+    remote_dir: str,
+    model_name: str,
+    python: str,
+    *,
+    threads: int,
+    runs: int,
+    warmup: int,
+    deadline: float,
+) -> str:
     """The remote shell line: run the runner in its folder, then remove the folder."""
     q = shlex.quote
-    run = " ".join([q(python), "runner.py", q(model_name), "--threads", str(int(threads)),
-                    "--runs", str(int(runs)), "--warmup", str(int(warmup)), "--raw",
-                    "--deadline", str(int(deadline))])
+    run = " ".join(
+        [
+            q(python),
+            "runner.py",
+            q(model_name),
+            "--threads",
+            str(int(threads)),
+            "--runs",
+            str(int(runs)),
+            "--warmup",
+            str(int(warmup)),
+            "--raw",
+            "--deadline",
+            str(int(deadline)),
+        ]
+    )
     return f"cd {q(remote_dir)} && {run}; rc=$?; cd / && rm -rf -- {q(remote_dir)}; exit $rc"
 
 
-def ssh_bench(path: str | os.PathLike[str], target: SshTarget, *, threads: int = 1,
-              runs: int = 100, warmup: int = 10, timeout: float = 600.0) -> dict:
+def ssh_bench(
+    path: str | os.PathLike[str],
+    target: SshTarget,
+    *,
+    threads: int = 1,
+    runs: int = 100,
+    warmup: int = 10,
+    timeout: float = 600.0,
+) -> dict:
     """Measure ``path`` (.onnx or .tflite) on ``target`` with the standalone runner.
 
     Raises:
@@ -110,27 +167,46 @@ def ssh_bench(path: str | os.PathLike[str], target: SshTarget, *, threads: int =
     p = Path(path)
     kind = artifact_kind(p)
     if kind == "checkpoint":
-        raise TinykitError("a device runs exported files: export the checkpoint to .tflite or "
-                           ".onnx first (tinykit compress writes both)")
+        raise TinykitError(
+            "a device runs exported files: export the checkpoint to .tflite or "
+            ".onnx first (tinykit compress writes both)"
+        )
     step = min(60.0, timeout)
-    made = _run(target, "mktemp -d /tmp/tinykit-bench.XXXXXXXX", timeout=step + 15,
-                what="connection")
+    made = _run(
+        target, "mktemp -d /tmp/tinykit-bench.XXXXXXXX", timeout=step + 15, what="connection"
+    )
     remote_dir = made.stdout.strip().splitlines()[-1] if made.stdout.strip() else ""
     if made.returncode != 0 or not remote_dir.startswith("/tmp/tinykit-bench."):
-        raise TinykitError(f"cannot create a temporary folder on {target.host}: "
-                           f"{made.stderr.strip() or 'mktemp failed'}")
+        raise TinykitError(
+            f"cannot create a temporary folder on {target.host}: "
+            f"{made.stderr.strip() or 'mktemp failed'}"
+        )
     model_name = f"model.{kind}"
     done = False
     try:
         for local, name in ((RUNNER, "runner.py"), (p, model_name)):
             with open(local, "rb") as f:
-                copy = _run(target, f"cat > {shlex.quote(remote_dir + '/' + name)}",
-                            timeout=step + 15 + p.stat().st_size / 1e6, stdin=f, what="copy")
+                copy = _run(
+                    target,
+                    f"cat > {shlex.quote(remote_dir + '/' + name)}",
+                    timeout=step + 15 + p.stat().st_size / 1e6,
+                    stdin=f,
+                    what="copy",
+                )
             if copy.returncode != 0:
-                raise TinykitError(f"copying {local.name} to {target.host} failed: "
-                                   f"{copy.stderr.strip() or copy.returncode}")
-        cmd = remote_run_command(remote_dir, model_name, target.python, threads=threads,
-                                 runs=runs, warmup=warmup, deadline=timeout)
+                raise TinykitError(
+                    f"copying {local.name} to {target.host} failed: "
+                    f"{copy.stderr.strip() or copy.returncode}"
+                )
+        cmd = remote_run_command(
+            remote_dir,
+            model_name,
+            target.python,
+            threads=threads,
+            runs=runs,
+            warmup=warmup,
+            deadline=timeout,
+        )
         proc = _run(target, cmd, timeout=timeout + 15, what="benchmark")
         done = True  # the remote line removed its folder itself
     finally:
@@ -145,18 +221,22 @@ def ssh_bench(path: str | os.PathLike[str], target: SshTarget, *, threads: int =
 def _parse_result(proc: subprocess.CompletedProcess, target: SshTarget) -> dict:
     err = [ln for ln in proc.stderr.strip().splitlines() if ln.strip()]
     if proc.returncode == EXIT_NOT_FOUND:
-        raise TinykitError(f"no Python at '{target.python}' on {target.host}: install it "
-                           "(sudo apt install python3 python3-numpy) or pass --remote-python")
+        raise TinykitError(
+            f"no Python at '{target.python}' on {target.host}: install it "
+            "(sudo apt install python3 python3-numpy) or pass --remote-python"
+        )
     if proc.returncode != 0:
-        msgs = [ln.removeprefix("runner: error: ") for ln in err
-                if ln.startswith("runner: error:")]
+        msgs = [ln.removeprefix("runner: error: ") for ln in err if ln.startswith("runner: error:")]
         if msgs:
             raise TinykitError(f"on {target.host}: {msgs[-1]}")
         if any("SyntaxError" in ln for ln in err):
-            raise TinykitError(f"the Python on {target.host} is too old for the runner: "
-                               "install Python 3.8 or newer")
-        raise TinykitError(f"the runner failed on {target.host}: "
-                           f"{err[-1] if err else f'exit {proc.returncode}'}")
+            raise TinykitError(
+                f"the Python on {target.host} is too old for the runner: "
+                "install Python 3.8 or newer"
+            )
+        raise TinykitError(
+            f"the runner failed on {target.host}: {err[-1] if err else f'exit {proc.returncode}'}"
+        )
     try:
         result = json.loads(proc.stdout.strip().splitlines()[-1])
     except (json.JSONDecodeError, IndexError) as e:

@@ -103,8 +103,9 @@ def load_stages(bundle: str, man: dict, runtime: str, threads: int):
             if "onnx" not in st:
                 raise RunnerError("the bundle has no ONNX stages: use --runtime tflite")
             sess, version = _onnx_session(os.path.join(base, st["onnx"]), threads)
-            names = [st["outputs"]["features"], "logits"] if "features" in st["outputs"] else [
-                "logits"]
+            names = (
+                [st["outputs"]["features"], "logits"] if "features" in st["outputs"] else ["logits"]
+            )
             feed = st["input"]["name"]
 
             def call(x, sess=sess, names=names, feed=feed):
@@ -176,8 +177,16 @@ def run_all_stages(calls, x):
     return logits
 
 
-def measure(bundle: str, inputs: str, *, runtime: str = "onnxruntime", threads: int = 1,
-            passes: int = 5, warmup: int = 1, per_input: bool = False) -> dict:
+def measure(
+    bundle: str,
+    inputs: str,
+    *,
+    runtime: str = "onnxruntime",
+    threads: int = 1,
+    passes: int = 5,
+    warmup: int = 1,
+    per_input: bool = False,
+) -> dict:
     import numpy as np
 
     man = _read_manifest(bundle)
@@ -234,9 +243,11 @@ def measure(bundle: str, inputs: str, *, runtime: str = "onnxruntime", threads: 
         # each input's latency is its median over the passes (robust to a busy moment on a
         # shared CPU); the figure is the mean of those over all inputs
         per_input = [statistics.median(col) for col in zip(*runs, strict=True)]
-        return {"mean": 1e3 * statistics.fmean(per_input),
-                "median": 1e3 * statistics.median(per_input),
-                "pass_means": [1e3 * statistics.fmean(r) for r in runs]}
+        return {
+            "mean": 1e3 * statistics.fmean(per_input),
+            "median": 1e3 * statistics.median(per_input),
+            "pass_means": [1e3 * statistics.fmean(r) for r in runs],
+        }
 
     lat = {m: summary(r) for m, r in modes.items()}
     counts = np.bincount(exits, minlength=len(calls))
@@ -288,14 +299,20 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--warmup", type=int, default=1, help="untimed passes first")
     ap.add_argument("--per-input", action="store_true", help="also list each input's exit")
     ap.add_argument("--json", action="store_true", help="print JSON (the default output)")
-    ap.add_argument("--deadline", type=float, default=0,
-                    help="exit after this many seconds whatever happens (remote runs: nothing "
-                         "outlives a dropped connection)")
+    ap.add_argument(
+        "--deadline",
+        type=float,
+        default=0,
+        help="exit after this many seconds whatever happens (remote runs: nothing "
+        "outlives a dropped connection)",
+    )
     a = ap.parse_args(argv)
     if a.deadline > 0 and hasattr(signal, "SIGALRM"):
+
         def _expire(signum, frame):
-            print(f"staged_runner: error: did not finish within {a.deadline:.0f} s",
-                  file=sys.stderr)
+            print(
+                f"staged_runner: error: did not finish within {a.deadline:.0f} s", file=sys.stderr
+            )
             os._exit(3)
 
         signal.signal(signal.SIGALRM, _expire)
@@ -303,8 +320,15 @@ def main(argv: list[str] | None = None) -> int:
     try:
         if a.threads < 1 or a.passes < 1 or a.warmup < 0:
             raise RunnerError("--threads and --passes must be >= 1, --warmup >= 0")
-        result = measure(a.bundle, a.inputs, runtime=a.runtime, threads=a.threads,
-                         passes=a.passes, warmup=a.warmup, per_input=a.per_input)
+        result = measure(
+            a.bundle,
+            a.inputs,
+            runtime=a.runtime,
+            threads=a.threads,
+            passes=a.passes,
+            warmup=a.warmup,
+            per_input=a.per_input,
+        )
     except RunnerError as e:
         print(f"staged_runner: error: {e}", file=sys.stderr)
         return EXIT_BAD_INPUT

@@ -27,11 +27,14 @@ def _open(path: Path):
             it = Interpreter(model_path=str(path))
             it.allocate_tensors()
     except ImportError as e:
-        raise TinykitError("counting a .tflite needs ai-edge-litert: pip install ai-edge-litert"
-                           ) from e
+        raise TinykitError(
+            "counting a .tflite needs ai-edge-litert: pip install ai-edge-litert"
+        ) from e
     except (ValueError, RuntimeError) as e:
-        raise TinykitError(f"{path} is not a TFLite model LiteRT can load: "
-                           f"{str(e).strip().splitlines()[0] if str(e).strip() else e}") from e
+        raise TinykitError(
+            f"{path} is not a TFLite model LiteRT can load: "
+            f"{str(e).strip().splitlines()[0] if str(e).strip() else e}"
+        ) from e
     return it
 
 

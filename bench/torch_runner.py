@@ -32,9 +32,15 @@ def measure_checkpoint(path: str, *, threads: int = 1, runs: int = 100, warmup: 
             model(x)
 
     result = time_calls(run, runs=runs, warmup=warmup)
-    result.update(warmup=warmup, threads=threads, runtime="pytorch",
-                  runtime_version=torch.__version__, peak_rss_kb=_peak_rss_kb(), measured=True,
-                  **cpu_info())
+    result.update(
+        warmup=warmup,
+        threads=threads,
+        runtime="pytorch",
+        runtime_version=torch.__version__,
+        peak_rss_kb=_peak_rss_kb(),
+        measured=True,
+        **cpu_info(),
+    )
     return result
 
 
@@ -49,8 +55,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--raw", action="store_true")
     a = ap.parse_args(argv)
     try:
-        result = measure_checkpoint(a.checkpoint, threads=a.threads, runs=a.runs,
-                                    warmup=a.warmup)
+        result = measure_checkpoint(a.checkpoint, threads=a.threads, runs=a.runs, warmup=a.warmup)
     except TinykitError as e:
         print(f"runner: error: {str(e).splitlines()[0]}", file=sys.stderr)
         return 2

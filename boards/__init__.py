@@ -40,8 +40,10 @@ class BoardProfile:
 
     def __post_init__(self) -> None:
         if self.connect not in CONNECTS:
-            raise TinykitError(f"board '{self.name}': connect must be one of "
-                               f"{', '.join(CONNECTS)}, got '{self.connect}'")
+            raise TinykitError(
+                f"board '{self.name}': connect must be one of "
+                f"{', '.join(CONNECTS)}, got '{self.connect}'"
+            )
 
     def peak_macs_per_s(self, precision: str, threads: int) -> float:
         """Peak multiply-accumulates per second on ``threads`` cores (at most all cores)."""
@@ -93,8 +95,9 @@ def _read_toml(text: str, where: str) -> dict[str, Any]:
 
 
 def shipped_names() -> list[str]:
-    return sorted(p.name[:-5] for p in resources.files(__name__).iterdir()
-                  if p.name.endswith(".toml"))
+    return sorted(
+        p.name[:-5] for p in resources.files(__name__).iterdir() if p.name.endswith(".toml")
+    )
 
 
 def load_board(name_or_path: str | os.PathLike[str]) -> BoardProfile:
@@ -114,8 +117,10 @@ def load_board(name_or_path: str | os.PathLike[str]) -> BoardProfile:
 
         return host_profile()
     if s not in shipped_names():
-        raise TinykitError(f"unknown board '{s}': use one of {', '.join(shipped_names())} "
-                           "or a path to your own board.toml")
+        raise TinykitError(
+            f"unknown board '{s}': use one of {', '.join(shipped_names())} "
+            "or a path to your own board.toml"
+        )
     text = resources.files(__name__).joinpath(f"{s}.toml").read_text()
     return parse_board(_read_toml(text, f"{s}.toml"), f"{s}.toml")
 
@@ -124,5 +129,7 @@ def list_boards(*, measure_host: bool = False) -> list[BoardProfile]:
     """Every shipped board; the host with its peaks measured only if ``measure_host``."""
     from tinykit.boards.host import host_profile
 
-    return [host_profile(measure=measure_host) if n == "host" else load_board(n)
-            for n in shipped_names()]
+    return [
+        host_profile(measure=measure_host) if n == "host" else load_board(n)
+        for n in shipped_names()
+    ]

@@ -47,7 +47,7 @@ def measure_fp32_macs_per_s(n: int = 384, seconds: float = 0.3) -> float:
             t = time.perf_counter()
             a @ b
             best = min(best, time.perf_counter() - t)
-    return n ** 3 / best
+    return n**3 / best
 
 
 def measure_bandwidth_bytes_per_s(mib: int = 128, repeats: int = 5) -> float:
@@ -81,10 +81,17 @@ def host_profile(measure: bool = True) -> BoardProfile:
         # in two instructions -> 2x fp32
         int8 = fp32 * (4 if flags & {"avx512_vnni", "avx_vnni", "asimddp"} else 2)
     return BoardProfile(
-        name="host", title="this machine", connect="local", cpu_model=info["cpu"],
-        cores=os.cpu_count() or 1, clock_ghz=round(clock, 3), isa=info["cpu_flags"],
-        bandwidth_gbs=round(bw, 2), fp32_macs_per_cycle=round(fp32, 2),
+        name="host",
+        title="this machine",
+        connect="local",
+        cpu_model=info["cpu"],
+        cores=os.cpu_count() or 1,
+        clock_ghz=round(clock, 3),
+        isa=info["cpu_flags"],
+        bandwidth_gbs=round(bw, 2),
+        fp32_macs_per_cycle=round(fp32, 2),
         int8_macs_per_cycle=round(int8, 2),
-        runtimes=["onnxruntime", "ai-edge-litert", "pytorch"], source="read at run time",
+        runtimes=["onnxruntime", "ai-edge-litert", "pytorch"],
+        source="read at run time",
         peaks_measured=measure,
     )

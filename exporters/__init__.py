@@ -7,8 +7,16 @@ from typing import Any
 from tinykit.exporters.formats import FORMATS, get_format
 
 
-def export(model, spec, path, *, format: str, precision: str = "fp32", encoding: Any = None,
-           int8_io: bool = True):
+def export(
+    model,
+    spec,
+    path,
+    *,
+    format: str,
+    precision: str = "fp32",
+    encoding: Any = None,
+    int8_io: bool = True,
+):
     """Write ``model`` to ``path`` in ``format``; returns a runnable :class:`Artifact`.
 
     ``precision``: "fp32"; "kmeans" with ``encoding`` the codebooks (ONNX stores them packed,

@@ -16,8 +16,9 @@ from tinykit.fileio import atomic_path
 OPSET = 20
 
 
-def torch_to_onnx(model, spec, path: Path, *, output_name: str = "logits",
-                  output_names: list[str] | None = None) -> None:
+def torch_to_onnx(
+    model, spec, path: Path, *, output_name: str = "logits", output_names: list[str] | None = None
+) -> None:
     """Plain fp32 export (batch 1, static shapes) with the spec's input name.
 
     ``output_names`` names every output of a model that returns several tensors (an

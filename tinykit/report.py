@@ -119,8 +119,10 @@ def render(report: dict[str, Any]) -> str:
     board = report.get("recipe", {}).get("board", "host")
     if board != "host":
         header.append(f"{board} ms")
-        foot.append(f"{board} ms: the same files on {board}; (est.) marks a roofline estimate "
-                    "from the board profile, not a measurement")
+        foot.append(
+            f"{board} ms: the same files on {board}; (est.) marks a roofline estimate "
+            "from the board profile, not a measurement"
+        )
     out = [format_table(header, table_rows(report)), "", *foot]
     if report.get("out_dir"):
         out.append(f"report, bundle and plots: {report['out_dir']}")

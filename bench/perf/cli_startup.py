@@ -1,6 +1,6 @@
 """Target: `tinykit --help` starts in under 0.5 s (lazy imports), shown beside `python -c pass`.
 
-    .venv/bin/python bench/perf/cli_startup.py [--repeats 10]
+.venv/bin/python bench/perf/cli_startup.py [--repeats 10]
 """
 
 from __future__ import annotations
@@ -27,9 +27,11 @@ def main() -> int:
     ap.add_argument("--repeats", type=int, default=10)
     a = ap.parse_args()
     tinykit = str(Path(sys.executable).with_name("tinykit"))
-    rows = [("python -c pass", [sys.executable, "-c", "pass"]),
-            ("tinykit --help", [tinykit, "--help"]),
-            ("tinykit bench --help", [tinykit, "bench", "--help"])]
+    rows = [
+        ("python -c pass", [sys.executable, "-c", "pass"]),
+        ("tinykit --help", [tinykit, "--help"]),
+        ("tinykit bench --help", [tinykit, "bench", "--help"]),
+    ]
     print(f"{'command':<22} {'median s':>9} {'min s':>7}   ({a.repeats} runs each)")
     results = {}
     for name, cmd in rows:
@@ -38,9 +40,11 @@ def main() -> int:
         results[name] = statistics.median(t)
         print(f"{name:<22} {statistics.median(t):>9.3f} {min(t):>7.3f}")
     ok = results["tinykit --help"] < 0.5
-    print(f"tinykit --help: {results['tinykit --help']:.3f} s, "
-          f"{results['tinykit --help'] - results['python -c pass']:.3f} s over bare Python "
-          f"(target < 0.5 s): {'PASS' if ok else 'FAIL'}")
+    print(
+        f"tinykit --help: {results['tinykit --help']:.3f} s, "
+        f"{results['tinykit --help'] - results['python -c pass']:.3f} s over bare Python "
+        f"(target < 0.5 s): {'PASS' if ok else 'FAIL'}"
+    )
     return 0 if ok else 1
 
 

@@ -39,19 +39,30 @@ def report(rep: dict) -> bool:
     drop = 100 * (t["full_accuracy"] - t["accuracy"])
     acc_ok = drop <= 0.5 + 1e-9 and mac_cut >= 0.40
     names = [*rep["exits"], "final"]
-    print("Reference digits ResNet-8, exit heads after " + ", ".join(rep["exits"])
-          + f" (thresholds {', '.join(f'{v:.3f}' for v in rep['thresholds'])}, calibrated on "
-          "the validation split)")
-    print(f"test accuracy: full {100 * t['full_accuracy']:.2f}% ({full_errors} errors), early "
-          f"exit {100 * t['accuracy']:.2f}% ({errors} errors): {drop:.2f} points lost")
-    print("inputs leaving at each exit: " + ", ".join(
-        f"{nm} {100 * s:.1f}%" for nm, s in zip(names, t["exit_shares"], strict=True)))
-    print(f"average MACs {t['average_macs'] / 1e6:.2f} M of {rep['macs']['full'] / 1e6:.2f} M: "
-          f"{100 * mac_cut:.1f}% saved  target (>= 40% saved, <= 0.5 point lost) "
-          f"{'met' if acc_ok else 'MISSED'}")
+    print(
+        "Reference digits ResNet-8, exit heads after "
+        + ", ".join(rep["exits"])
+        + f" (thresholds {', '.join(f'{v:.3f}' for v in rep['thresholds'])}, calibrated on "
+        "the validation split)"
+    )
+    print(
+        f"test accuracy: full {100 * t['full_accuracy']:.2f}% ({full_errors} errors), early "
+        f"exit {100 * t['accuracy']:.2f}% ({errors} errors): {drop:.2f} points lost"
+    )
+    print(
+        "inputs leaving at each exit: "
+        + ", ".join(f"{nm} {100 * s:.1f}%" for nm, s in zip(names, t["exit_shares"], strict=True))
+    )
+    print(
+        f"average MACs {t['average_macs'] / 1e6:.2f} M of {rep['macs']['full'] / 1e6:.2f} M: "
+        f"{100 * mac_cut:.1f}% saved  target (>= 40% saved, <= 0.5 point lost) "
+        f"{'met' if acc_ok else 'MISSED'}"
+    )
     print()
-    print(f"{'runtime':<12} {'full ms':>8} {'exit ms':>8} {'all stages':>10} {'cut cost':>9} "
-          f"{'decide ms':>9} {'lat. cut':>9} {'MAC cut':>8} {'lat/MAC':>8}  exits = torch  target")
+    print(
+        f"{'runtime':<12} {'full ms':>8} {'exit ms':>8} {'all stages':>10} {'cut cost':>9} "
+        f"{'decide ms':>9} {'lat. cut':>9} {'MAC cut':>8} {'lat/MAC':>8}  exits = torch  target"
+    )
     ok = acc_ok
     for rt, lat in rep["latency"].items():
         ms = lat["latency_ms"]
@@ -62,16 +73,23 @@ def report(rep: dict) -> bool:
             passed = ratio is not None and ratio >= 0.6
             ok &= passed
             target = ">= 0.6: " + ("met" if passed else "MISSED")
-        print(f"{rt:<12} {ms['full']['mean']:>8.3f} {ms['early_exit']['mean']:>8.3f} "
-              f"{ms['all_stages']['mean']:>10.3f} {100 * lat['staging_overhead']:>8.1f}% "
-              f"{lat['decision_ms']:>9.4f} {100 * lat['latency_saving']:>8.1f}% "
-              f"{100 * lat['mac_saving']:>7.1f}% {ratio:>8.2f}  {100 * agree:>12.2f}%  {target}")
-    print("\nms: mean over the test inputs of each input's median over the passes (batch 1, "
-          "1 thread);\ncut cost: all stages run to the end vs one full-model call; decide ms: "
-          "one exit decision (softmax + compare) in the runner")
+        print(
+            f"{rt:<12} {ms['full']['mean']:>8.3f} {ms['early_exit']['mean']:>8.3f} "
+            f"{ms['all_stages']['mean']:>10.3f} {100 * lat['staging_overhead']:>8.1f}% "
+            f"{lat['decision_ms']:>9.4f} {100 * lat['latency_saving']:>8.1f}% "
+            f"{100 * lat['mac_saving']:>7.1f}% {ratio:>8.2f}  {100 * agree:>12.2f}%  {target}"
+        )
+    print(
+        "\nms: mean over the test inputs of each input's median over the passes (batch 1, "
+        "1 thread);\ncut cost: all stages run to the end vs one full-model call; decide ms: "
+        "one exit decision (softmax + compare) in the runner"
+    )
     for rt, lat in rep["latency"].items():
-        stages = ", ".join(f"{nm} {v:.3f} ms x{c}" for nm, v, c in zip(
-            names, lat["stage_ms"], lat["stage_calls"], strict=True) if v is not None)
+        stages = ", ".join(
+            f"{nm} {v:.3f} ms x{c}"
+            for nm, v, c in zip(names, lat["stage_ms"], lat["stage_calls"], strict=True)
+            if v is not None
+        )
         print(f"{rt} per stage call (calls per pass): {stages}")
     return ok
 

@@ -25,8 +25,10 @@ def main() -> int:
     from tinykit.spec import InputSpec
 
     host = load_board("host")
-    print(f"host: {host.cpu_model}, {host.clock_ghz} GHz, measured peaks "
-          f"{host.fp32_macs_per_cycle:g} fp32 MAC/cycle/core, {host.bandwidth_gbs:g} GB/s")
+    print(
+        f"host: {host.cpu_model}, {host.clock_ghz} GHz, measured peaks "
+        f"{host.fp32_macs_per_cycle:g} fp32 MAC/cycle/core, {host.bandwidth_gbs:g} GB/s"
+    )
     print(f"{'model':<26} {'MACs':>9} {'estimate ms':>11} {'measured ms':>11} {'error':>7}")
     with tempfile.TemporaryDirectory() as d:
         for arch, ch in (("resnet8", 1), ("cifar_resnet18", 3)):
@@ -39,11 +41,15 @@ def main() -> int:
                 e = estimate(p, host, threads=1)
                 r = bench(p, threads=1, runs=100, warmup=10, repeats=2)
                 err = e["median"] / r["median"] - 1
-                print(f"{arch + '.' + fmt:<26} {e['macs'] / 1e6:>8.1f}M {e['median']:>11.3f} "
-                      f"{r['median']:>11.3f} {100 * err:>+6.0f}%")
-    print("the estimate is a per-layer roofline (max of compute and memory time): it ignores "
-          "dispatch and kernel efficiency (too fast) and charges every byte at DRAM speed "
-          "(too slow for models that fit in cache)")
+                print(
+                    f"{arch + '.' + fmt:<26} {e['macs'] / 1e6:>8.1f}M {e['median']:>11.3f} "
+                    f"{r['median']:>11.3f} {100 * err:>+6.0f}%"
+                )
+    print(
+        "the estimate is a per-layer roofline (max of compute and memory time): it ignores "
+        "dispatch and kernel efficiency (too fast) and charges every byte at DRAM speed "
+        "(too slow for models that fit in cache)"
+    )
     return 0
 
 

@@ -12,8 +12,11 @@ import sys
 import tempfile
 from pathlib import Path
 
-CASES = [("linear int8", "linear", 8, 0.5), ("k-means 4-bit", "kmeans", 4, 0.5),
-         ("k-means 2-bit", "kmeans", 2, 3.0)]
+CASES = [
+    ("linear int8", "linear", 8, 0.5),
+    ("k-means 4-bit", "kmeans", 4, 0.5),
+    ("k-means 2-bit", "kmeans", 2, 3.0),
+]
 
 
 def main() -> int:
@@ -26,17 +29,21 @@ def main() -> int:
     with tempfile.TemporaryDirectory() as d:
         for i, (label, quant, bits, budget) in enumerate(CASES):
             src, ds = load_source(None, progress=False)
-            rec = Recipe(prune="none", quant=quant, bits=bits, formats=["onnx", "tflite"],
-                         bench_runs=10)
-            rep = compress(src, ds, rec, out_dir=Path(d) / str(i), progress=False,
-                           log=lambda m: None)
+            rec = Recipe(
+                prune="none", quant=quant, bits=bits, formats=["onnx", "tflite"], bench_runs=10
+            )
+            rep = compress(
+                src, ds, rec, out_dir=Path(d) / str(i), progress=False, log=lambda m: None
+            )
             base = rep["baseline"]["accuracy"]
             for art in rep["artifacts"]:
                 drop = 100 * (base - art["accuracy"])
                 ok &= drop <= budget
                 ratio = art["size_bytes"] / rep["baseline"]["size_bytes"]
-                print(f"{label + ' ' + art['format']:<22} {100 * base:>7.2f}% "
-                      f"{100 * art['accuracy']:>8.2f}% {drop:>6.2f} {budget:>6.1f}  {ratio:.3f}")
+                print(
+                    f"{label + ' ' + art['format']:<22} {100 * base:>7.2f}% "
+                    f"{100 * art['accuracy']:>8.2f}% {drop:>6.2f} {budget:>6.1f}  {ratio:.3f}"
+                )
     print("targets:", "met" if ok else "MISSED")
     return 0 if ok else 1
 

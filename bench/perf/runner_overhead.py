@@ -72,9 +72,13 @@ def main() -> int:
         export_onnx(model, spec, path)
         direct, runner = [], []
         for _ in range(a.rounds):
-            out = subprocess.run([sys.executable, "-c", DIRECT, str(path), str(a.runs),
-                                  str(a.warmup)], capture_output=True, text=True, check=True,
-                                 env={**os.environ, "OMP_NUM_THREADS": "1"})
+            out = subprocess.run(
+                [sys.executable, "-c", DIRECT, str(path), str(a.runs), str(a.warmup)],
+                capture_output=True,
+                text=True,
+                check=True,
+                env={**os.environ, "OMP_NUM_THREADS": "1"},
+            )
             direct.append(json.loads(out.stdout)["median"])
             runner.append(bench(path, threads=1, runs=a.runs, warmup=a.warmup)["median"])
     d_med, r_med = statistics.median(direct), statistics.median(runner)
@@ -86,8 +90,10 @@ def main() -> int:
     print(f"{'all':>5}  {d_med:>11.3f}  {r_med:>8.3f}  {r_med / d_med:>6.3f}")
     ok = abs(overhead) <= 0.03
     verdict = "PASS" if ok else "FAIL"
-    print(f"runner overhead (median of round ratios) {100 * overhead:+.2f}% "
-          f"(target within 3%): {verdict}")
+    print(
+        f"runner overhead (median of round ratios) {100 * overhead:+.2f}% "
+        f"(target within 3%): {verdict}"
+    )
     return 0 if ok else 1
 
 

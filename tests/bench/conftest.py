@@ -91,8 +91,11 @@ LogLevel ERROR
 """)
     if os.geteuid() == 0:
         os.makedirs("/run/sshd", mode=0o755, exist_ok=True)  # sshd's privilege-separation dir
-    proc = subprocess.Popen([SSHD, "-D", "-e", "-f", str(d / "sshd_config")],
-                            stdout=subprocess.DEVNULL, stderr=open(d / "sshd.log", "w"))
+    proc = subprocess.Popen(
+        [SSHD, "-D", "-e", "-f", str(d / "sshd_config")],
+        stdout=subprocess.DEVNULL,
+        stderr=open(d / "sshd.log", "w"),
+    )
     deadline = time.monotonic() + 15
     while time.monotonic() < deadline:
         if proc.poll() is not None:
@@ -105,8 +108,14 @@ LogLevel ERROR
     else:
         proc.kill()
         pytest.fail("sshd did not start listening")
-    yield Sshd(port=port, user=getpass.getuser(), key=d / "client_key",
-               other_key=d / "other_key", known_hosts=d / "known_hosts", dir=d)
+    yield Sshd(
+        port=port,
+        user=getpass.getuser(),
+        key=d / "client_key",
+        other_key=d / "other_key",
+        known_hosts=d / "known_hosts",
+        dir=d,
+    )
     proc.terminate()
     try:
         proc.wait(timeout=10)

@@ -11,14 +11,29 @@ from tinykit.errors import TinykitError
 
 
 def test_benchmark_command_quotes_everything():
-    cmd = benchmark_command("/data/local/tmp/bm", "/data/local/tmp/d/model.tflite", threads=4,
-                            runs=50, warmup=5, delegate="gpu", taskset="f0",
-                            signature="serve; rm -rf /", timeout=120)
+    cmd = benchmark_command(
+        "/data/local/tmp/bm",
+        "/data/local/tmp/d/model.tflite",
+        threads=4,
+        runs=50,
+        warmup=5,
+        delegate="gpu",
+        taskset="f0",
+        signature="serve; rm -rf /",
+        timeout=120,
+    )
     words = shlex.split(cmd.split("else ", 1)[1].rsplit("; fi", 1)[0])  # the no-timeout branch
-    assert words == ["taskset", "f0", "/data/local/tmp/bm",
-                     "--graph=/data/local/tmp/d/model.tflite", "--num_threads=4",
-                     "--num_runs=50", "--warmup_runs=5", "--use_gpu=true",
-                     "--signature_to_run_for=serve; rm -rf /"]
+    assert words == [
+        "taskset",
+        "f0",
+        "/data/local/tmp/bm",
+        "--graph=/data/local/tmp/d/model.tflite",
+        "--num_threads=4",
+        "--num_runs=50",
+        "--warmup_runs=5",
+        "--use_gpu=true",
+        "--signature_to_run_for=serve; rm -rf /",
+    ]
     assert "timeout 120 taskset f0" in cmd
 
 
@@ -40,13 +55,25 @@ def test_plot_points(tmp_path):
     from tinykit.bench.plot import latency_vs_macs_plot
 
     pts = [
-        {"stage": "baseline", "runtime": "onnxruntime", "macs": 12e6,
-         "latency_ms": {"median": 0.20, "measured": True}},
-        {"stage": "pruned", "runtime": "onnxruntime", "macs": 6e6,
-         "latency_ms": {"median": 0.12, "measured": True}},
+        {
+            "stage": "baseline",
+            "runtime": "onnxruntime",
+            "macs": 12e6,
+            "latency_ms": {"median": 0.20, "measured": True},
+        },
+        {
+            "stage": "pruned",
+            "runtime": "onnxruntime",
+            "macs": 6e6,
+            "latency_ms": {"median": 0.12, "measured": True},
+        },
         {"stage": "baseline", "runtime": "ai-edge-litert", "macs": 12e6, "latency_ms": 0.25},
-        {"stage": "quantized", "runtime": "rpi4 estimate", "macs": 6e6,
-         "latency_ms": {"median": 1.1, "measured": False}},
+        {
+            "stage": "quantized",
+            "runtime": "rpi4 estimate",
+            "macs": 6e6,
+            "latency_ms": {"median": 1.1, "measured": False},
+        },
     ]
     p = latency_vs_macs_plot(pts, tmp_path / "lat.png")
     assert p.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"

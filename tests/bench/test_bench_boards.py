@@ -28,9 +28,12 @@ def test_every_shipped_fact_has_a_source_comment():
             continue
         lines = f.read_text().splitlines()
         for i, ln in enumerate(lines):
-            if "=" in ln and not ln.startswith(("#", "[", "name", "title", "connect")) \
-                    and ln.split("=")[0].strip() != "runtimes":
-                above = [x for x in lines[max(0, i - 6):i] if x.startswith("#")]
+            if (
+                "=" in ln
+                and not ln.startswith(("#", "[", "name", "title", "connect"))
+                and ln.split("=")[0].strip() != "runtimes"
+            ):
+                above = [x for x in lines[max(0, i - 6) : i] if x.startswith("#")]
                 assert above, f"{f.name}: '{ln}' has no source comment"
 
 
@@ -65,9 +68,11 @@ def test_bad_board_files(tmp_path):
     bad.write_text('name = "x"\n[cpu]\nmodel = "y"\n')
     with pytest.raises(TinykitError, match="missing 'cpu.cores'"):
         load_board(bad)
-    bad.write_text('name = "x"\nconnect = "bluetooth"\n[cpu]\nmodel = "y"\ncores = 1\n'
-                   'clock_ghz = 1\n[memory]\nbandwidth_gbs = 1\n[peak]\n'
-                   'fp32_macs_per_cycle = 1\nint8_macs_per_cycle = 1\n')
+    bad.write_text(
+        'name = "x"\nconnect = "bluetooth"\n[cpu]\nmodel = "y"\ncores = 1\n'
+        "clock_ghz = 1\n[memory]\nbandwidth_gbs = 1\n[peak]\n"
+        "fp32_macs_per_cycle = 1\nint8_macs_per_cycle = 1\n"
+    )
     with pytest.raises(TinykitError, match="connect must be one of"):
         load_board(bad)
 

@@ -31,9 +31,22 @@ def one_line_error(code: int, err: str, *words: str) -> None:
 
 def test_bench_json_and_files(artifacts, tmp_path, capsys):
     out = tmp_path / "b"
-    code, stdout, _ = run_cli([
-        "bench", str(artifacts["onnx"]), str(artifacts["checkpoint"]), "--runs", "20",
-        "--warmup", "2", "--out", str(out), "--json", "--quiet"], capsys)
+    code, stdout, _ = run_cli(
+        [
+            "bench",
+            str(artifacts["onnx"]),
+            str(artifacts["checkpoint"]),
+            "--runs",
+            "20",
+            "--warmup",
+            "2",
+            "--out",
+            str(out),
+            "--json",
+            "--quiet",
+        ],
+        capsys,
+    )
     assert code == 0
     rep = json.loads(stdout)
     assert [r["kind"] for r in rep["results"]] == ["onnx", "checkpoint"]
@@ -49,8 +62,18 @@ def test_bench_json_and_files(artifacts, tmp_path, capsys):
 
 
 def test_estimate_is_labelled_everywhere(artifacts, tmp_path, capsys):
-    code, stdout, _ = run_cli(["bench", str(artifacts["tflite"]), "--board", "rpi4",
-                               "--out", str(tmp_path / "e"), "--quiet"], capsys)
+    code, stdout, _ = run_cli(
+        [
+            "bench",
+            str(artifacts["tflite"]),
+            "--board",
+            "rpi4",
+            "--out",
+            str(tmp_path / "e"),
+            "--quiet",
+        ],
+        capsys,
+    )
     assert code == 0
     assert "(est.)" in stdout and "ESTIMATE, not a measurement" in stdout
     assert "no Arm dot-product" in stdout  # the Pi 4 cannot make int8 fast
@@ -66,16 +89,18 @@ def test_not_a_model(tmp_path, capsys):
     one_line_error(code, err, "photo.png", "not a model")
     fake = tmp_path / "fake.onnx"
     fake.write_text("this is text, not a protobuf")
-    code, _, err = run_cli(["bench", str(fake), "--out", str(tmp_path / "o"), "--quiet"],
-                           capsys)
+    code, _, err = run_cli(["bench", str(fake), "--out", str(tmp_path / "o"), "--quiet"], capsys)
     one_line_error(code, err, "fake.onnx", "onnxruntime cannot load")
     assert not (tmp_path / "o").exists() and sorted(x.name for x in tmp_path.iterdir()) == [
-        "fake.onnx", "photo.png"]
+        "fake.onnx",
+        "photo.png",
+    ]
 
 
 def test_unknown_board(artifacts, tmp_path, capsys):
-    code, _, err = run_cli(["bench", str(artifacts["onnx"]), "--board", "rpi9",
-                            "--out", str(tmp_path / "o")], capsys)
+    code, _, err = run_cli(
+        ["bench", str(artifacts["onnx"]), "--board", "rpi9", "--out", str(tmp_path / "o")], capsys
+    )
     one_line_error(code, err, "unknown board 'rpi9'", "rpi5")
     assert not (tmp_path / "o").exists()
 
@@ -100,10 +125,26 @@ def test_host_that_never_answers(artifacts, tmp_path, capsys):
     th.start()
     t0 = time.monotonic()
     try:
-        code, _, err = run_cli([
-            "bench", str(artifacts["tflite"]), "--board", "rpi5", "--host", "pi@127.0.0.1",
-            "--port", str(port), "--timeout", "3", "--ssh-opt", "BatchMode=yes",
-            "--out", str(tmp_path / "o"), "--quiet"], capsys)
+        code, _, err = run_cli(
+            [
+                "bench",
+                str(artifacts["tflite"]),
+                "--board",
+                "rpi5",
+                "--host",
+                "pi@127.0.0.1",
+                "--port",
+                str(port),
+                "--timeout",
+                "3",
+                "--ssh-opt",
+                "BatchMode=yes",
+                "--out",
+                str(tmp_path / "o"),
+                "--quiet",
+            ],
+            capsys,
+        )
     finally:
         stop.set()
         th.join()
@@ -131,12 +172,32 @@ def _ssh_processes_to(port: int) -> list[str]:
 
 @pytest.mark.slow
 def test_bench_over_ssh_from_the_cli(sshd, artifacts, tmp_path, capsys):
-    code, stdout, _ = run_cli([
-        "bench", str(artifacts["tflite"]), "--board", "rpi5", "--host", sshd.host,
-        "--port", str(sshd.port), "--identity", str(sshd.key),
-        *sum((["--ssh-opt", o] for o in sshd.options), []), "--remote-python", sys.executable,
-        "--runs", "10", "--warmup", "1", "--out", str(tmp_path / "s"), "--json", "--quiet"],
-        capsys)
+    code, stdout, _ = run_cli(
+        [
+            "bench",
+            str(artifacts["tflite"]),
+            "--board",
+            "rpi5",
+            "--host",
+            sshd.host,
+            "--port",
+            str(sshd.port),
+            "--identity",
+            str(sshd.key),
+            *sum((["--ssh-opt", o] for o in sshd.options), []),
+            "--remote-python",
+            sys.executable,
+            "--runs",
+            "10",
+            "--warmup",
+            "1",
+            "--out",
+            str(tmp_path / "s"),
+            "--json",
+            "--quiet",
+        ],
+        capsys,
+    )
     assert code == 0
     lat = json.loads(stdout)["results"][0]["latency_ms"]
     assert lat["measured"] is True and lat["board"] == "rpi5" and lat["host"] == sshd.host
@@ -151,10 +212,12 @@ def test_boards_lists_the_profiles(capsys):
 
 
 def test_help_does_not_import_torch():
-    code = ("import sys; from tinykit.cli.main import main\n"
-            "try:\n main(['bench', '--help'])\nexcept SystemExit: pass\n"
-            "try:\n main(['boards', '--help'])\nexcept SystemExit: pass\n"
-            "assert 'torch' not in sys.modules and 'onnxruntime' not in sys.modules\n")
+    code = (
+        "import sys; from tinykit.cli.main import main\n"
+        "try:\n main(['bench', '--help'])\nexcept SystemExit: pass\n"
+        "try:\n main(['boards', '--help'])\nexcept SystemExit: pass\n"
+        "assert 'torch' not in sys.modules and 'onnxruntime' not in sys.modules\n"
+    )
     r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert r.returncode == 0, r.stderr
     assert "--board" in r.stdout and "--measure-host" in r.stdout

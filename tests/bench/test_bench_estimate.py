@@ -13,9 +13,15 @@ from tinykit.boards import load_board
 
 def test_roofline_by_hand():
     pi4 = load_board("rpi4")  # 1 core: 7.2 GMAC/s fp32, 12.8 GB/s
-    c = OnnxMacCount(macs=0, effective_macs=0, bytes=0, per_node=[
-        NodeCost("conv", "Conv", 72_000_000, 72_000_000, 1_280_000),  # 10 ms vs 0.1 ms
-        NodeCost("relu", "Relu", 0, 0, 12_800_000)])                 # 0 vs 1 ms
+    c = OnnxMacCount(
+        macs=0,
+        effective_macs=0,
+        bytes=0,
+        per_node=[
+            NodeCost("conv", "Conv", 72_000_000, 72_000_000, 1_280_000),  # 10 ms vs 0.1 ms
+            NodeCost("relu", "Relu", 0, 0, 12_800_000),
+        ],
+    )  # 0 vs 1 ms
     r = roofline_ms(c, pi4, threads=1)
     assert r["ms"] == pytest.approx(11.0) and r["compute_bound_layers"] == 1
     r8 = roofline_ms(c, pi4, threads=1, precision="int8")  # 2x MACs/cycle without dot product

@@ -47,25 +47,44 @@ def test_single_process_judged_on_its_two_halves():
 
 
 def test_runner_json_and_first_inference_apart(artifacts):
-    r = subprocess.run([sys.executable, str(RUNNER), str(artifacts["tflite"]), "--runs", "7",
-                        "--warmup", "2"], capture_output=True, text=True, check=True)
+    r = subprocess.run(
+        [sys.executable, str(RUNNER), str(artifacts["tflite"]), "--runs", "7", "--warmup", "2"],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
     res = json.loads(r.stdout)
     assert res["runs"] == 7 and "times_ms" not in res and res["first_ms"] > 0
     assert res["p90"] >= res["median"] >= res["min"] and res["runtime"] == "ai-edge-litert"
-    assert set(res["cpu_flags"]) <= {"avx2", "fma", "avx512f", "avx512_vnni", "avx_vnni",
-                                     "amx_int8", "amx_tile", "asimd", "asimddp", "i8mm", "sve",
-                                     "sve2"}
+    assert set(res["cpu_flags"]) <= {
+        "avx2",
+        "fma",
+        "avx512f",
+        "avx512_vnni",
+        "avx_vnni",
+        "amx_int8",
+        "amx_tile",
+        "asimd",
+        "asimddp",
+        "i8mm",
+        "sve",
+        "sve2",
+    }
 
 
 def test_runner_imports_nothing_from_tinykit():
     src = RUNNER.read_text()
-    assert "tinykit" not in "".join(ln for ln in src.splitlines()
-                                    if ln.lstrip().startswith(("import", "from")))
+    assert "tinykit" not in "".join(
+        ln for ln in src.splitlines() if ln.lstrip().startswith(("import", "from"))
+    )
 
 
 def test_each_kind_in_its_own_runtime(artifacts):
-    for kind, runtime in (("onnx", "onnxruntime"), ("tflite", "ai-edge-litert"),
-                          ("checkpoint", "pytorch")):
+    for kind, runtime in (
+        ("onnx", "onnxruntime"),
+        ("tflite", "ai-edge-litert"),
+        ("checkpoint", "pytorch"),
+    ):
         r = bench(artifacts[kind], runs=10, warmup=1)
         assert r["runtime"] == runtime and r["board"] == "host" and r["measured"] is True
         assert r["runs"] == 10 and r["median"] > 0 and r["peak_rss_kb"] > 0

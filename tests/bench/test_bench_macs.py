@@ -79,8 +79,9 @@ def test_mobilenet_v2_matches_published_figure():
 
 def test_effective_macs_under_fine_grained_sparsity():
     torch.manual_seed(0)
-    m = nn.Sequential(nn.Conv2d(3, 4, 3, padding=1, bias=False), nn.Flatten(),
-                      nn.Linear(4 * 8 * 8, 5, bias=False))
+    m = nn.Sequential(
+        nn.Conv2d(3, 4, 3, padding=1, bias=False), nn.Flatten(), nn.Linear(4 * 8 * 8, 5, bias=False)
+    )
     with torch.no_grad():
         m[0].weight.view(-1)[::2] = 0  # 54 of 108 weights zero: half the conv work is skipped
     c = count_macs(m, torch.zeros(1, 3, 8, 8))
@@ -91,8 +92,10 @@ def test_effective_macs_under_fine_grained_sparsity():
 
 def test_stage_macs_for_early_exit():
     stages = [nn.Conv2d(3, 4, 3, padding=1), nn.Conv2d(4, 4, 3, padding=1)]
-    exits = [nn.Sequential(nn.Flatten(), nn.Linear(4 * 8 * 8, 10)),
-             nn.Sequential(nn.Flatten(), nn.Linear(4 * 8 * 8, 10))]
+    exits = [
+        nn.Sequential(nn.Flatten(), nn.Linear(4 * 8 * 8, 10)),
+        nn.Sequential(nn.Flatten(), nn.Linear(4 * 8 * 8, 10)),
+    ]
     s = count_stage_macs(stages, torch.zeros(1, 3, 8, 8), exits)
     c1, c2, head = 4 * 64 * 27, 4 * 64 * 36, 256 * 10
     assert s.stage_macs == [c1, c2]

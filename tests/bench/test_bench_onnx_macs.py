@@ -34,15 +34,22 @@ def test_grouped_conv_gemm_matmul_convtranspose():
         helper.make_node("Gemm", ["f", "b"], ["y"], transB=1),
         helper.make_node("MatMul", ["a", "m2"], ["z"]),
     ]
-    model = _model(nodes, [_vi("x", [1, 4, 8, 8]), _vi("a", [2, 1, 4, 5])],
-                   [_vi("y", [1, 10]), _vi("t", [1, 3, 16, 16]), _vi("z", [2, 3, 4, 6])],
-                   [numpy_helper.from_array(w, "w"), numpy_helper.from_array(wt, "wt"),
-                    numpy_helper.from_array(b, "b"), numpy_helper.from_array(m2, "m2")])
+    model = _model(
+        nodes,
+        [_vi("x", [1, 4, 8, 8]), _vi("a", [2, 1, 4, 5])],
+        [_vi("y", [1, 10]), _vi("t", [1, 3, 16, 16]), _vi("z", [2, 3, 4, 6])],
+        [
+            numpy_helper.from_array(w, "w"),
+            numpy_helper.from_array(wt, "wt"),
+            numpy_helper.from_array(b, "b"),
+            numpy_helper.from_array(m2, "m2"),
+        ],
+    )
     c = count_onnx_macs(model)
-    conv = 8 * 8 * 8 * (2 * 3 * 3)        # outputs * (C_in/group * kh * kw) = 9,216
-    convt = 8 * 8 * 8 * (3 * 2 * 2)       # inputs * (C_out/group * kh * kw) = 6,144
-    gemm = 10 * 512                        # outputs * K = 5,120
-    matmul = (2 * 3 * 4 * 6) * 5           # broadcast batch 2x3, M=4, N=6, K=5 = 720
+    conv = 8 * 8 * 8 * (2 * 3 * 3)  # outputs * (C_in/group * kh * kw) = 9,216
+    convt = 8 * 8 * 8 * (3 * 2 * 2)  # inputs * (C_out/group * kh * kw) = 6,144
+    gemm = 10 * 512  # outputs * K = 5,120
+    matmul = (2 * 3 * 4 * 6) * 5  # broadcast batch 2x3, M=4, N=6, K=5 = 720
     by_op = {n.op: n.macs for n in c.per_node if n.macs}
     assert by_op == {"Conv": conv, "ConvTranspose": convt, "Gemm": gemm, "MatMul": matmul}
     assert c.macs == conv + convt + gemm + matmul
@@ -56,11 +63,16 @@ def test_constant_subgraph_is_folded_not_charged():
     """A weight computed from constants (as tinykit's k-means decode is) costs no run time, but
     the convolution it feeds is still counted."""
     w = np.ones((2, 1, 1, 1), np.float32)
-    nodes = [helper.make_node("Mul", ["w0", "s"], ["w"]),
-             helper.make_node("Conv", ["x", "w"], ["y"])]
-    model = _model(nodes, [_vi("x", [1, 1, 4, 4])], [_vi("y", [1, 2, 4, 4])],
-                   [numpy_helper.from_array(w, "w0"),
-                    numpy_helper.from_array(np.float32(2.0), "s")])
+    nodes = [
+        helper.make_node("Mul", ["w0", "s"], ["w"]),
+        helper.make_node("Conv", ["x", "w"], ["y"]),
+    ]
+    model = _model(
+        nodes,
+        [_vi("x", [1, 1, 4, 4])],
+        [_vi("y", [1, 2, 4, 4])],
+        [numpy_helper.from_array(w, "w0"), numpy_helper.from_array(np.float32(2.0), "s")],
+    )
     c = count_onnx_macs(model)
     assert [n.op for n in c.per_node] == ["Conv"]
     assert c.macs == 2 * 16 * 1
@@ -68,9 +80,15 @@ def test_constant_subgraph_is_folded_not_charged():
 
 def test_unknown_recurrent_op_is_reported_not_dropped():
     nodes = [helper.make_node("LSTM", ["x", "w", "r"], ["y"], hidden_size=4)]
-    model = _model(nodes, [_vi("x", [3, 1, 2])], [_vi("y", [3, 1, 1, 4])],
-                   [numpy_helper.from_array(np.zeros((1, 16, 2), np.float32), "w"),
-                    numpy_helper.from_array(np.zeros((1, 16, 4), np.float32), "r")])
+    model = _model(
+        nodes,
+        [_vi("x", [3, 1, 2])],
+        [_vi("y", [3, 1, 1, 4])],
+        [
+            numpy_helper.from_array(np.zeros((1, 16, 2), np.float32), "w"),
+            numpy_helper.from_array(np.zeros((1, 16, 4), np.float32), "r"),
+        ],
+    )
     c = count_onnx_macs(model)
     assert c.macs == 0 and len(c.uncounted) == 1 and "LSTM" in c.uncounted[0]
 
@@ -93,8 +111,9 @@ def test_exported_cifar_resnet18_agrees_with_torch(tmp_path):
 
     torch.manual_seed(0)
     model = build_model("cifar_resnet18", num_classes=10, in_channels=3).eval()
-    spec = InputSpec.from_dict({"name": "input", "shape": [1, 3, 32, 32],
-                                "labels": [str(i) for i in range(10)]})
+    spec = InputSpec.from_dict(
+        {"name": "input", "shape": [1, 3, 32, 32], "labels": [str(i) for i in range(10)]}
+    )
     path = tmp_path / "r18.onnx"
     torch_to_onnx(model, spec, path)
     onnx_count = count_onnx_macs(path)

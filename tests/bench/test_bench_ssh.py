@@ -45,8 +45,14 @@ def clean():
 
 
 def _target(sshd, **kw) -> SshTarget:
-    args = dict(host=sshd.host, port=sshd.port, identity=str(sshd.key), options=sshd.options,
-                python=sys.executable, connect_timeout=5)
+    args = dict(
+        host=sshd.host,
+        port=sshd.port,
+        identity=str(sshd.key),
+        options=sshd.options,
+        python=sys.executable,
+        connect_timeout=5,
+    )
     args.update(kw)
     return SshTarget(**args)
 
@@ -101,8 +107,9 @@ def test_host_that_never_answers(sshd, artifacts, clean):
     t0 = time.monotonic()
     try:
         with pytest.raises(TinykitError, match=r"unreachable|did not answer"):
-            ssh_bench(artifacts["tflite"], _target(sshd, port=srv.getsockname()[1],
-                                                   connect_timeout=2))
+            ssh_bench(
+                artifacts["tflite"], _target(sshd, port=srv.getsockname()[1], connect_timeout=2)
+            )
         assert time.monotonic() - t0 < 20
     finally:
         stop.set()
@@ -126,8 +133,11 @@ def _device_python(tmp_path: Path, modules: dict[str, str]) -> str:
     """A "device" Python: this venv's interpreter with ``modules`` shadowing installed ones."""
     shadow = tmp_path / "device-site"
     for name, source in modules.items():
-        f = shadow / name.replace(".", "/") / "__init__.py" if "." not in name else \
-            shadow / (name.replace(".", "/") + ".py")
+        f = (
+            shadow / name.replace(".", "/") / "__init__.py"
+            if "." not in name
+            else shadow / (name.replace(".", "/") + ".py")
+        )
         f.parent.mkdir(parents=True, exist_ok=True)
         f.write_text(source)
     wrapper = tmp_path / "python3"
@@ -140,8 +150,9 @@ BLOCKED = "raise ImportError('not installed on this device')\n"
 
 
 def test_no_runtime_on_device_names_the_package(sshd, artifacts, tmp_path, clean):
-    py = _device_python(tmp_path, {"ai_edge_litert": BLOCKED, "tflite_runtime": BLOCKED,
-                                   "onnxruntime": BLOCKED})
+    py = _device_python(
+        tmp_path, {"ai_edge_litert": BLOCKED, "tflite_runtime": BLOCKED, "onnxruntime": BLOCKED}
+    )
     with pytest.raises(TinykitError, match="no TFLite runtime here: pip install ai-edge-litert"):
         ssh_bench(artifacts["tflite"], _target(sshd, python=py))
     with pytest.raises(TinykitError, match="no onnxruntime here: pip install onnxruntime"):
@@ -162,9 +173,14 @@ class Interpreter:
 
 
 def test_runtime_too_old_names_ai_edge_litert(sshd, artifacts, tmp_path, clean):
-    py = _device_python(tmp_path, {"ai_edge_litert": BLOCKED,
-                                   "tflite_runtime": "__version__ = '2.5.0'\n",
-                                   "tflite_runtime.interpreter": OLD_TFLITE_RUNTIME})
+    py = _device_python(
+        tmp_path,
+        {
+            "ai_edge_litert": BLOCKED,
+            "tflite_runtime": "__version__ = '2.5.0'\n",
+            "tflite_runtime.interpreter": OLD_TFLITE_RUNTIME,
+        },
+    )
     with pytest.raises(TinykitError) as e:
         ssh_bench(artifacts["tflite"], _target(sshd, python=py))
     msg = str(e.value)

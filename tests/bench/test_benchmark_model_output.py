@@ -203,7 +203,9 @@ def test_logcat_prefix():
 
 def test_failed_run_has_no_figures():
     # github.com/lp6m/yolov5s_android, benchmark/benchmark.md: the NNAPI qti-dsp run that failed
-    failed = ("ERROR: NN API returned error ANEURALNETWORKS_OP_FAILED\n"
-              "Failed to apply NNAPI delegate.\nBenchmarking failed.\n")
+    failed = (
+        "ERROR: NN API returned error ANEURALNETWORKS_OP_FAILED\n"
+        "Failed to apply NNAPI delegate.\nBenchmarking failed.\n"
+    )
     with pytest.raises(BenchmarkOutputError):
         parse_benchmark_model(failed)

@@ -97,8 +97,23 @@ def test_toml_per_layer_table_and_linear(tmp_path):
 
 def test_linear_int8_interface(tmp_path):
     out = tmp_path / "out"
-    r = run_cli("compress", "--quant", "linear", "--bits", "8", "--prune", "none", "--out",
-                str(out), "--json", "--quiet", "--runs", "20", "--board", "rpi4")
+    r = run_cli(
+        "compress",
+        "--quant",
+        "linear",
+        "--bits",
+        "8",
+        "--prune",
+        "none",
+        "--out",
+        str(out),
+        "--json",
+        "--quiet",
+        "--runs",
+        "20",
+        "--board",
+        "rpi4",
+    )
     assert r.returncode == 0, r.stderr
     rep = json.loads(r.stdout)
     arts = {a["format"]: a for a in rep["artifacts"]}

@@ -37,8 +37,13 @@ def test_torchvision_resnet18_blocks_and_segments():
     x = torch.randn(2, 3, 64, 64)
     with torch.no_grad():
         assert torch.equal(_run(segs, x), m(x))
-        ee = attach_heads(m, ["layer1", "layer2", "layer3"], torch.zeros(1, 3, 64, 64),
-                          num_classes=10, config=HeadConfig(pool=4))
+        ee = attach_heads(
+            m,
+            ["layer1", "layer2", "layer3"],
+            torch.zeros(1, 3, 64, 64),
+            num_classes=10,
+            config=HeadConfig(pool=4),
+        )
         outs = ee(x)
     assert [tuple(o.shape) for o in outs] == [(2, 10)] * 4
     assert torch.equal(outs[-1], m(x))
@@ -90,9 +95,14 @@ def test_parse_blocks():
 
 def test_head_pooling_cells():
     # 32 x 32 features, 4 cells: 8 x 8 windows; 6 x 6 features, 4 cells wanted: 3 (divides 6)
-    h = attach_heads(nn.Sequential(nn.Conv2d(1, 2, 3, padding=1), nn.Conv2d(2, 2, 1),
-                                   nn.Flatten(), nn.Linear(72, 3)),
-                     ["0"], torch.zeros(1, 1, 6, 6), num_classes=3).heads[0]
+    h = attach_heads(
+        nn.Sequential(
+            nn.Conv2d(1, 2, 3, padding=1), nn.Conv2d(2, 2, 1), nn.Flatten(), nn.Linear(72, 3)
+        ),
+        ["0"],
+        torch.zeros(1, 1, 6, 6),
+        num_classes=3,
+    ).heads[0]
     assert isinstance(h.pool, nn.AvgPool2d) and h.pool.kernel_size == (2, 2)
     assert h.fc.in_features == 2 * 3 * 3
     with pytest.raises(TinykitError, match="pooling"):

@@ -25,9 +25,9 @@ from tinykit.errors import TinykitError
 def test_confidence_and_exit_rule_by_hand():
     # softmax of (0, ln 3) is (1/4, 3/4); of (0, 0, 0, 0) is 1/4 each
     assert confidence(np.array([[0.0, np.log(3.0)], [0.0, 0.0]])).tolist() == pytest.approx(
-        [0.75, 0.5])
-    conf = np.array([[0.9, 0.5, 0.2, 0.85],
-                     [0.95, 0.8, 0.3, 0.1]])
+        [0.75, 0.5]
+    )
+    conf = np.array([[0.9, 0.5, 0.2, 0.85], [0.95, 0.8, 0.3, 0.1]])
     # head 0 at 0.85 (>= counts), head 1 at 0.75
     ex = exit_index(conf, [0.85, 0.75])
     assert ex.tolist() == [0, 1, 2, 0]
@@ -46,7 +46,8 @@ def test_thresholds_outside_zero_one_are_refused(bad):
 
 def test_candidates_are_midpoints():
     assert candidate_thresholds(np.array([0.9, 0.5, 0.5, 0.2])).tolist() == pytest.approx(
-        [1.0, 0.7, 0.35, 0.1])
+        [1.0, 0.7, 0.35, 0.1]
+    )
 
 
 def _synthetic(n=400, seed=0):
@@ -76,13 +77,18 @@ def test_calibration_meets_an_accuracy_target_on_its_split():
         # no cheaper point of the path also meets the target
         n = len(out)
         base = int((out.preds[-1] != out.labels).sum())
-        feasible = [p for p in path if p["risk"] <= drop / 100 * n + 1e-9
-                    and p["errors"] <= base + int(drop / 100 * n)]
+        feasible = [
+            p
+            for p in path
+            if p["risk"] <= drop / 100 * n + 1e-9 and p["errors"] <= base + int(drop / 100 * n)
+        ]
         assert chosen["average_macs"] == min(p["average_macs"] for p in feasible)
         assert r["average_macs"] < full["average_macs"]
     # a looser target never costs more MACs
-    macs = [evaluate(out, calibrate(out, cum, Target(max_drop=d))[0], cum)["average_macs"]
-            for d in (0.5, 2.0, 5.0)]
+    macs = [
+        evaluate(out, calibrate(out, cum, Target(max_drop=d))[0], cum)["average_macs"]
+        for d in (0.5, 2.0, 5.0)
+    ]
     assert macs[0] >= macs[1] >= macs[2]
 
 
@@ -153,8 +159,12 @@ def test_cumulative_macs_equal_count_macs_of_each_prefix(reference_model):
 
     for k in range(3):
         assert m.cumulative[k] == count_macs(Prefix(k), x).macs
-    heads_total = sum(count_macs(hd, f).macs for hd, f in zip(
-        h, [b.stem(x), b.stage1(b.stem(x)), b.stage2(b.stage1(b.stem(x)))], strict=True))
+    heads_total = sum(
+        count_macs(hd, f).macs
+        for hd, f in zip(
+            h, [b.stem(x), b.stage1(b.stem(x)), b.stage2(b.stage1(b.stem(x)))], strict=True
+        )
+    )
     assert m.cumulative[-1] == count_macs(b, x).macs + heads_total == m.full + heads_total
     # by hand: stem 1->16 3x3 at 32x32, and a 16*4*4 -> 10 linear head
     assert m.segments[0] == 16 * 9 * 32 * 32 and m.heads[0] == 16 * 4 * 4 * 10

@@ -54,9 +54,12 @@ def test_help_does_not_import_torch():
     ],
 )
 def test_bad_input_is_one_line_and_status_2(args, needle, capsys, tmp_path):
-    code, out, err = _run([*args, "--out", str(tmp_path / "o"), "--quiet", "--no-bench"]
-                          if args[0] == "earlyexit" else [*args, "--out", str(tmp_path / "o"),
-                                                          "--quiet"], capsys)
+    code, out, err = _run(
+        [*args, "--out", str(tmp_path / "o"), "--quiet", "--no-bench"]
+        if args[0] == "earlyexit"
+        else [*args, "--out", str(tmp_path / "o"), "--quiet"],
+        capsys,
+    )
     lines = [ln for ln in err.strip().splitlines() if ln.strip()]
     assert code == 2, err
     assert len(lines) == 1 and lines[0].startswith("tinykit: error:") and needle in lines[0]
@@ -68,15 +71,26 @@ def test_backbone_without_known_blocks_is_named(tmp_path, capsys):
     d = tmp_path / "rgb"
     d.mkdir()
     for split, n in (("train", 40), ("test", 10)):
-        np.savez(d / f"{split}.npz", x=rng.random((n, 3, 32, 32), dtype=np.float32),
-                 y=np.arange(n) % 2)
-    code, _, err = _run(["earlyexit", "--model", "mobilenet_v2", "--data", str(d), "--out",
-                         str(tmp_path / "o"), "--quiet", "--no-bench"], capsys)
+        np.savez(
+            d / f"{split}.npz", x=rng.random((n, 3, 32, 32), dtype=np.float32), y=np.arange(n) % 2
+        )
+    code, _, err = _run(
+        [
+            "earlyexit",
+            "--model",
+            "mobilenet_v2",
+            "--data",
+            str(d),
+            "--out",
+            str(tmp_path / "o"),
+            "--quiet",
+            "--no-bench",
+        ],
+        capsys,
+    )
     assert code == 2
     assert "no default blocks for MobileNetV2: name them with --blocks" in err
     assert len(err.strip().splitlines()) == 2  # the warning about random weights, the error
-
-
 
 
 @pytest.fixture(scope="module")
@@ -163,9 +177,21 @@ def test_bundled_runner_is_standalone_and_agrees(ee_run):
             names |= {a.name.split(".")[0] for a in node.names}
         elif isinstance(node, ast.ImportFrom):
             names.add((node.module or "").split(".")[0])
-    assert names <= {"__future__", "argparse", "json", "os", "platform", "signal", "statistics",
-                     "sys",
-                     "time", "numpy", "onnxruntime", "ai_edge_litert", "tflite_runtime"}
+    assert names <= {
+        "__future__",
+        "argparse",
+        "json",
+        "os",
+        "platform",
+        "signal",
+        "statistics",
+        "sys",
+        "time",
+        "numpy",
+        "onnxruntime",
+        "ai_edge_litert",
+        "tflite_runtime",
+    }
     code = (
         "import runpy, sys\n"
         f"sys.argv = ['staged_runner.py', {str(bundle)!r}, '--inputs', "
@@ -175,8 +201,13 @@ def test_bundled_runner_is_standalone_and_agrees(ee_run):
         "except SystemExit as e:\n    assert e.code == 0\n"
         "print(json.dumps(sorted(m for m in sys.modules if m.startswith('tinykit'))))"
     )
-    r = subprocess.run([sys.executable, "-c", "import json\n" + code], capture_output=True,
-                       text=True, cwd=bundle, env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"})
+    r = subprocess.run(
+        [sys.executable, "-c", "import json\n" + code],
+        capture_output=True,
+        text=True,
+        cwd=bundle,
+        env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"},
+    )
     assert r.returncode == 0, r.stderr
     lines = r.stdout.strip().splitlines()
     assert json.loads(lines[-1]) == []  # nothing from tinykit was imported
@@ -198,8 +229,9 @@ def test_runner_confidence_is_the_manifest_rule():
 @pytest.mark.slow
 def test_difficulty_command(tmp_path, capsys):
     out = tmp_path / "d"
-    code, stdout, err = _run(["difficulty", "--out", str(out), "--quiet", "--max-dim", "1024",
-                              "--json"], capsys)
+    code, stdout, err = _run(
+        ["difficulty", "--out", str(out), "--quiet", "--max-dim", "1024", "--json"], capsys
+    )
     assert code in (0, None), err
     res = json.loads(stdout)
     assert len(res["examples"]) == 359 and res["k"] == 30

@@ -17,9 +17,17 @@ pytestmark = pytest.mark.slow
 def _bundle(model, spec, thresholds, macs, out, comp, formats=("onnx",)):
     from tinykit.earlyexit.bundle import write_early_exit_bundle
 
-    bundle, entries = write_early_exit_bundle(model, spec, thresholds, macs, out, name="t",
-                                              formats=formats, compression=comp,
-                                              progress=False)
+    bundle, entries = write_early_exit_bundle(
+        model,
+        spec,
+        thresholds,
+        macs,
+        out,
+        name="t",
+        formats=formats,
+        compression=comp,
+        progress=False,
+    )
     return bundle, entries
 
 
@@ -27,11 +35,23 @@ def test_pruned_kmeans_int8_heads_stages_match_pytorch(reference_ckpt, digits, t
     from tinykit.earlyexit.compress import compress_early_exit
     from tinykit.earlyexit.measure import verify_stages
 
-    model = attach_heads(reference_ckpt.build(), ["stem", "stage1", "stage2"],
-                         torch.zeros(1, 1, 32, 32), num_classes=10)
+    model = attach_heads(
+        reference_ckpt.build(),
+        ["stem", "stage1", "stage2"],
+        torch.zeros(1, 1, 32, 32),
+        num_classes=10,
+    )
     train_heads(model, digits, HeadTrainConfig(epochs=10), progress=False)
-    comp = compress_early_exit(model, digits, sparsity=0.5, finetune_epochs=1, kmeans_bits=4,
-                               kmeans_epochs=0, int8=True, progress=False)
+    comp = compress_early_exit(
+        model,
+        digits,
+        sparsity=0.5,
+        finetune_epochs=1,
+        kmeans_bits=4,
+        kmeans_epochs=0,
+        int8=True,
+        progress=False,
+    )
     assert comp.precision == "kmeans4+int8-heads"
     # pruning holds through the fine-tune and k-means: half of every conv/linear weight is 0
     conv = model.backbone.stage1.conv1.weight
@@ -46,8 +66,9 @@ def test_pruned_kmeans_int8_heads_stages_match_pytorch(reference_ckpt, digits, t
     out = ExitOutputs.from_logits(logits, y)
     ex = exit_index(out.conf, th)
     bundle, entries = _bundle(model, digits.spec, th, macs, tmp_path / "b", comp)
-    v = verify_stages(bundle, x, y, ex, exit_predictions(out.preds, ex), runtime="onnxruntime",
-                      progress=False)
+    v = verify_stages(
+        bundle, x, y, ex, exit_predictions(out.preds, ex), runtime="onnxruntime", progress=False
+    )
     assert v["exit_agreement"] == 1.0 and v["prediction_agreement"] == 1.0
     # stage files store 4-bit indices: far below the fp32 weights they encode
     sizes = {e["role"]: e["size_bytes"] for e in entries}
@@ -61,8 +82,13 @@ def test_int8_head_file_logits_equal_the_fake_quant_head(reference_ckpt, digits,
     from tinykit.earlyexit.compress import compress_early_exit
     from tinykit.earlyexit.export import export_stages_onnx
 
-    model = attach_heads(reference_ckpt.build(), ["stage1"], torch.zeros(1, 1, 32, 32),
-                         num_classes=10, config=HeadConfig(kind="max", hidden=16))
+    model = attach_heads(
+        reference_ckpt.build(),
+        ["stage1"],
+        torch.zeros(1, 1, 32, 32),
+        num_classes=10,
+        config=HeadConfig(kind="max", hidden=16),
+    )
     train_heads(model, digits, HeadTrainConfig(epochs=5), progress=False)
     comp = compress_early_exit(model, digits, int8=True, progress=False)
     paths = export_stages_onnx(model, digits.spec, tmp_path, int8_heads=comp.int8_graphs)
@@ -88,8 +114,7 @@ def test_torchvision_resnet18_stages(tmp_path):
     torch.manual_seed(0)
     m = torchvision.models.resnet18(num_classes=10).eval()
     spec = InputSpec(shape=(1, 3, 32, 32), labels=tuple(map(str, range(10))))
-    model = attach_heads(m, ["layer1", "layer2", "layer3"], torch.zeros(spec.shape),
-                         num_classes=10)
+    model = attach_heads(m, ["layer1", "layer2", "layer3"], torch.zeros(spec.shape), num_classes=10)
     macs = exit_macs(model, torch.zeros(spec.shape))
     assert macs.cumulative[0] < macs.cumulative[1] < macs.cumulative[2] < macs.cumulative[3]
     x = torch.randn(12, *spec.shape[1:]).numpy()

@@ -15,9 +15,7 @@ from tinykit.errors import TinykitError
 
 def test_depth_from_hand_made_probes():
     # 3 blocks, 4 examples; final predictions 1, 1, 0, 2
-    probes = np.array([[1, 1, 0, 2],
-                       [1, 0, 0, 2],
-                       [1, 1, 0, 1]])
+    probes = np.array([[1, 1, 0, 2], [1, 0, 0, 2], [1, 1, 0, 1]])
     final = np.array([1, 1, 0, 2])
     # ex 0: every probe agrees -> 0; ex 1: block 1 disagrees -> 2; ex 2 -> 0;
     # ex 3: the last probe disagrees -> 3 (only the network's head gets it)
@@ -75,11 +73,12 @@ def test_prediction_depth_matches_an_independent_knn():
     res = prediction_depth(model, ["b0", "b1", "b2"], xtr, ytr, x, y, k=k, progress=False)
     final = (x[:, 1] > 0).astype(np.int64)  # the head sees the second coordinate only
     assert res.final_pred.tolist() == final.tolist()
-    reps = [lambda a: a, lambda a: np.c_[np.zeros(len(a)), a[:, 1]],
-            lambda a: np.c_[np.zeros(len(a)), a[:, 1]]]
-    probes = np.stack([
-        KNeighborsClassifier(k).fit(f(xtr), ytr).predict(f(x)) for f in reps
-    ])
+    reps = [
+        lambda a: a,
+        lambda a: np.c_[np.zeros(len(a)), a[:, 1]],
+        lambda a: np.c_[np.zeros(len(a)), a[:, 1]],
+    ]
+    probes = np.stack([KNeighborsClassifier(k).fit(f(xtr), ytr).predict(f(x)) for f in reps])
     assert res.probe_pred.tolist() == probes.tolist()
     expected = prediction_depth_from_probes(probes, final)
     assert res.depth.tolist() == expected.tolist()
@@ -92,9 +91,17 @@ def test_prediction_depth_matches_an_independent_knn():
 
 
 def test_reference_model_depths(reference_model, digits):
-    res = prediction_depth(reference_model, ["stem", "stage3"], digits.inputs("train"),
-                           digits.train.y, digits.inputs("test")[:60], digits.test.y[:60],
-                           k=30, max_dim=1024, progress=False)
+    res = prediction_depth(
+        reference_model,
+        ["stem", "stage3"],
+        digits.inputs("train"),
+        digits.train.y,
+        digits.inputs("test")[:60],
+        digits.test.y[:60],
+        k=30,
+        max_dim=1024,
+        progress=False,
+    )
     assert res.dims == {"stem": 1024, "stage3": 1024}  # 16x32x32 pooled twice; 64x8x8 once
     # the last block's probe agrees with the network on most digits
     assert (res.probe_pred[1] == res.final_pred).mean() > 0.9

@@ -29,8 +29,12 @@ def bundle(tmp_path_factory):
 
     torch.manual_seed(0)
     spec = InputSpec(shape=(1, 1, 32, 32), labels=tuple(map(str, range(10))))
-    model = attach_heads(build_model("resnet8", num_classes=10, in_channels=1).eval(),
-                         ["stem", "stage2"], torch.zeros(spec.shape), num_classes=10)
+    model = attach_heads(
+        build_model("resnet8", num_classes=10, in_channels=1).eval(),
+        ["stem", "stage2"],
+        torch.zeros(spec.shape),
+        num_classes=10,
+    )
     from tinykit.earlyexit.decide import confidence
     from tinykit.earlyexit.train import exit_logits
 
@@ -38,8 +42,16 @@ def bundle(tmp_path_factory):
     x = np.random.default_rng(0).normal(size=(24, 1, 32, 32)).astype(np.float32)
     conf = [confidence(z) for z in exit_logits(model, x)[:2]]
     th = [float(np.median(c)) for c in conf]  # half leave at each head
-    b, _ = write_early_exit_bundle(model, spec, th, exit_macs(model, torch.zeros(spec.shape)),
-                                   d / "b", name="r", formats=("onnx", "tflite"), progress=False)
+    b, _ = write_early_exit_bundle(
+        model,
+        spec,
+        th,
+        exit_macs(model, torch.zeros(spec.shape)),
+        d / "b",
+        name="r",
+        formats=("onnx", "tflite"),
+        progress=False,
+    )
     np.savez(d / "inputs.npz", x=x, y=np.arange(24) % 10)
     return b, d / "inputs.npz"
 
@@ -47,8 +59,14 @@ def bundle(tmp_path_factory):
 def _target(sshd, **kw):  # noqa: F811
     from tinykit.bench.ssh import SshTarget
 
-    args = dict(host=sshd.host, port=sshd.port, identity=str(sshd.key), options=sshd.options,
-                python=sys.executable, connect_timeout=5)
+    args = dict(
+        host=sshd.host,
+        port=sshd.port,
+        identity=str(sshd.key),
+        options=sshd.options,
+        python=sys.executable,
+        connect_timeout=5,
+    )
     args.update(kw)
     return SshTarget(**args)
 
@@ -80,12 +98,13 @@ def test_ssh_errors_are_one_line_and_clean(sshd, bundle):  # noqa: F811
 
     b, inputs = bundle
     with pytest.raises(TinykitError, match="no Python at '/nonexistent/python3'"):
-        ssh_bench_stages(b, inputs, _target(sshd, python="/nonexistent/python3"),
-                         runtime="onnxruntime", passes=1)
+        ssh_bench_stages(
+            b, inputs, _target(sshd, python="/nonexistent/python3"), runtime="onnxruntime", passes=1
+        )
     with pytest.raises(TinykitError, match="authentication to .* failed"):
-        ssh_bench_stages(b, inputs, _target(sshd, identity=str(sshd.other_key)),
-                         runtime="onnxruntime", passes=1)
+        ssh_bench_stages(
+            b, inputs, _target(sshd, identity=str(sshd.other_key)), runtime="onnxruntime", passes=1
+        )
     with pytest.raises(TinykitError, match="did not finish within 2 s"):
-        ssh_bench_stages(b, inputs, _target(sshd), runtime="onnxruntime", passes=100000,
-                         timeout=2)
+        ssh_bench_stages(b, inputs, _target(sshd), runtime="onnxruntime", passes=100000, timeout=2)
     assert _no_leftovers()

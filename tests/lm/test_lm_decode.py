@@ -25,8 +25,11 @@ def test_label_logprobs_pick_the_preferred_label(tiny_lm):
     pos, neg = tiny_lm.encode(" positive"), tiny_lm.encode(" negative")
     target = next(t for t in neg if t not in pos)
     _prefer(tiny_lm, target)
-    lp = label_logprobs(tiny_lm, ["Question: great\nFinal answer:", "Question: bad\nFinal answer:"],
-                        ["positive", "negative"])
+    lp = label_logprobs(
+        tiny_lm,
+        ["Question: great\nFinal answer:", "Question: bad\nFinal answer:"],
+        ["positive", "negative"],
+    )
     assert lp.shape == (2, 2)
     assert (lp.argmax(1) == 1).all()
 
@@ -49,8 +52,10 @@ def test_outputs_do_not_depend_on_the_batch(tiny_lm):
 
     prefix = torch.randn(5, tiny_lm.embedding_dim, generator=torch.Generator().manual_seed(0))
     short = tiny_lm.encode("Question: cat\nFinal answer: cats\n")
-    long = tiny_lm.encode("Say whether the text is positive or negative.\n"
-                          "Question: the food was wonderful and tasty\nFinal answer: positive\n")
+    long = tiny_lm.encode(
+        "Say whether the text is positive or negative.\n"
+        "Question: the food was wonderful and tasty\nFinal answer: positive\n"
+    )
     with torch.no_grad():
         alone, _ = forward_logits(tiny_lm, [short], prefix)
         mixed, lengths = forward_logits(tiny_lm, [long, short, long[:3]], prefix)
@@ -66,8 +71,16 @@ def test_generation_does_not_depend_on_the_batch(tiny_lm):
     prefix = torch.randn(3, tiny_lm.embedding_dim, generator=torch.Generator().manual_seed(1))
     q = "Question: dog\nFinal answer:"
     alone = generate(tiny_lm, [q], max_new_tokens=6, prefix=prefix)
-    batch = generate(tiny_lm, ["Give the plural of the word.\nQuestion: box\nFinal answer:", q,
-                               "Question: hot\nFinal answer:"], max_new_tokens=6, prefix=prefix)
+    batch = generate(
+        tiny_lm,
+        [
+            "Give the plural of the word.\nQuestion: box\nFinal answer:",
+            q,
+            "Question: hot\nFinal answer:",
+        ],
+        max_new_tokens=6,
+        prefix=prefix,
+    )
     assert batch[1] == alone[0]
     assert len(alone[0]) == 6
 
@@ -81,7 +94,7 @@ def test_cached_generation_equals_full_recomputation(tiny_lm):
     with torch.no_grad():
         for _ in range(5):
             seq.append(int(tiny_lm.model(input_ids=torch.tensor([seq])).logits[0, -1].argmax()))
-    assert got == seq[len(ids):]
+    assert got == seq[len(ids) :]
 
 
 def test_top_p_keeps_the_smallest_set_reaching_the_mass():

@@ -28,9 +28,14 @@ def test_default_lm_follows_instructions():
     record = lm_record(cached.parent)
     assert record["params"] == lm.num_params() and 500_000 < record["params"] < 2_000_000
     for task in ("plural", "article", "opposite"):
-        report = run_prompting(lm, get_task(task), PromptConfig(
-            task=task, strategies=("zero-shot", "instruction", "few-shot"), n_test=30,
-            samples=0), progress=False)
+        report = run_prompting(
+            lm,
+            get_task(task),
+            PromptConfig(
+                task=task, strategies=("zero-shot", "instruction", "few-shot"), n_test=30, samples=0
+            ),
+            progress=False,
+        )
         acc = {s["strategy"]: s["generated_accuracy"] for s in report["strategies"]}
         # an instruction or examples name the task; a bare word leaves it ambiguous
         assert acc["instruction"] >= 0.7 and acc["few-shot"] >= 0.7, (task, acc)

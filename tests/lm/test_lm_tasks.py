@@ -16,7 +16,13 @@ def test_plurals_come_from_inflect_including_irregular_ones():
     from tinykit.lm.tasks import plural_of
 
     assert [plural_of(w) for w in ("child", "mouse", "city", "box", "sheep", "knife")] == [
-        "children", "mice", "cities", "boxes", "sheep", "knives"]
+        "children",
+        "mice",
+        "cities",
+        "boxes",
+        "sheep",
+        "knives",
+    ]
 
 
 def test_held_out_words_are_disjoint_and_examples_reproducible():

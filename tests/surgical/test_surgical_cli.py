@@ -11,9 +11,27 @@ from tinykit.cli.main import main
 
 def test_finetune_writes_table_plot_and_deltas(tmp_path, capsys):
     out_dir = tmp_path / "f"
-    main(["finetune", "--only-block", "first,fc", "--corruption", "contrast", "--severity", "4",
-          "--n-train", "32", "--epochs", "1", "--lr", "1e-2", "--quiet", "--json",
-          "--out", str(out_dir)])
+    main(
+        [
+            "finetune",
+            "--only-block",
+            "first,fc",
+            "--corruption",
+            "contrast",
+            "--severity",
+            "4",
+            "--n-train",
+            "32",
+            "--epochs",
+            "1",
+            "--lr",
+            "1e-2",
+            "--quiet",
+            "--json",
+            "--out",
+            str(out_dir),
+        ]
+    )
     report = json.loads(capsys.readouterr().out)
     assert report["blocks"] == ["stem", "stage1", "stage2", "stage3", "fc"]
     row = report["results"][0]
@@ -25,12 +43,15 @@ def test_finetune_writes_table_plot_and_deltas(tmp_path, capsys):
     assert fc["size_bytes"] < report["full_model_bytes"] / 20
 
 
-@pytest.mark.parametrize("args,needle", [
-    (["--only-block", "stage9"], "no block named 'stage9'"),
-    (["--corruption", "fog"], "unknown corruption 'fog'"),
-    (["--severity", "6"], "--severity"),
-    (["--severity", "0"], "--severity"),
-])
+@pytest.mark.parametrize(
+    "args,needle",
+    [
+        (["--only-block", "stage9"], "no block named 'stage9'"),
+        (["--corruption", "fog"], "unknown corruption 'fog'"),
+        (["--severity", "6"], "--severity"),
+        (["--severity", "0"], "--severity"),
+    ],
+)
 def test_bad_input_is_one_line_and_exit_2(args, needle, tmp_path, capsys):
     with pytest.raises(SystemExit) as e:
         main(["finetune", *args, "--quiet", "--out", str(tmp_path / "x")])

@@ -38,8 +38,9 @@ def test_only_the_chosen_block_changes(small, block):
     model, data = small
     x = corrupted_inputs(data, data.val, "gaussian_noise", 5, seed=0)[:64]
     before = {k: v.clone() for k, v in model.state_dict().items()}
-    tuned = tune_blocks(model, [block], x, data.val.y[:64], epochs=2, lr=1e-2, batch_size=16,
-                        seed=0)
+    tuned = tune_blocks(
+        model, [block], x, data.val.y[:64], epochs=2, lr=1e-2, batch_size=16, seed=0
+    )
     after = tuned.state_dict()
     changed = {k for k in before if not torch.equal(before[k], after[k])}
     assert changed and all(k.startswith(block + ".") for k in changed)
@@ -54,13 +55,15 @@ def test_delta_holds_only_the_block_and_restores_the_tuned_model(small, tmp_path
 
     model, data = small
     x = corrupted_inputs(data, data.val, "contrast", 5, seed=0)[:32]
-    tuned = tune_blocks(model, ["stage1"], x, data.val.y[:32], epochs=1, lr=1e-2, batch_size=16,
-                        seed=0)
+    tuned = tune_blocks(
+        model, ["stage1"], x, data.val.y[:32], epochs=1, lr=1e-2, batch_size=16, seed=0
+    )
     path = save_delta(tmp_path / "d.pt", tuned, ["stage1"], base="test")
     delta = load_delta(path)
     assert delta["blocks"] == ["stage1"]
-    assert set(delta["state_dict"]) == {n for n, _ in tuned.named_parameters()
-                                         if n.startswith("stage1.")}
+    assert set(delta["state_dict"]) == {
+        n for n, _ in tuned.named_parameters() if n.startswith("stage1.")
+    }
     import copy
 
     restored = apply_delta(copy.deepcopy(model), delta)
@@ -85,11 +88,18 @@ def test_run_surgical_reports_each_choice(small):
     from tinykit.surgical.finetune import SurgicalConfig, run_surgical
 
     model, data = small
-    cfg = SurgicalConfig(corruptions=("pixelate",), severity=3, blocks=("first", "fc"),
-                         n_train=40, epochs=1, lrs=(1e-2,))
+    cfg = SurgicalConfig(
+        corruptions=("pixelate",),
+        severity=3,
+        blocks=("first", "fc"),
+        n_train=40,
+        epochs=1,
+        lrs=(1e-2,),
+    )
     seen = []
-    report = run_surgical(model, data, cfg, progress=False,
-                          on_tuned=lambda c, ch, b, m: seen.append((c, ch, b)))
+    report = run_surgical(
+        model, data, cfg, progress=False, on_tuned=lambda c, ch, b, m: seen.append((c, ch, b))
+    )
     row = report["results"][0]
     assert set(row["choices"]) == {"first", "fc"}
     assert row["choices"]["fc"]["trained_params"] == 4 * 4 * 10 + 10

@@ -9,8 +9,11 @@ import click
 
 @click.command()
 @click.argument("name", required=False, metavar="[NAME|TOML]")
-@click.option("--measure-host", is_flag=True,
-              help="Also measure this machine's peaks (fp32 matrix product, memory copy; ~1 s).")
+@click.option(
+    "--measure-host",
+    is_flag=True,
+    help="Also measure this machine's peaks (fp32 matrix product, memory copy; ~1 s).",
+)
 @click.option("--json", "as_json", is_flag=True, help="Print the profiles as JSON.")
 def boards(name, measure_host, as_json) -> None:
     """List the board profiles (or show one: a shipped NAME or a path to a board.toml).
@@ -34,17 +37,36 @@ def boards(name, measure_host, as_json) -> None:
     if as_json:
         click.echo(json.dumps([p.to_dict() for p in profiles], indent=2))
         return
-    header = ["board", "CPU", "connect", "cores", "GHz", "GB/s", "fp32 MAC/cyc", "int8 MAC/cyc",
-              "int8 ISA"]
+    header = [
+        "board",
+        "CPU",
+        "connect",
+        "cores",
+        "GHz",
+        "GB/s",
+        "fp32 MAC/cyc",
+        "int8 MAC/cyc",
+        "int8 ISA",
+    ]
     rows = []
     for p in profiles:
         peaks = p.name != "host" or p.peaks_measured
-        rows.append([p.name, p.cpu_model, p.connect, str(p.cores), f"{p.clock_ghz:g}",
-                     f"{p.bandwidth_gbs:g}" if peaks else "(measured)",
-                     f"{p.fp32_macs_per_cycle:g}" if peaks else "(measured)",
-                     f"{p.int8_macs_per_cycle:g}" if peaks else "(measured)",
-                     ", ".join(f for f in p.isa if f not in ("fma", "amx_tile")) or "-"])
+        rows.append(
+            [
+                p.name,
+                p.cpu_model,
+                p.connect,
+                str(p.cores),
+                f"{p.clock_ghz:g}",
+                f"{p.bandwidth_gbs:g}" if peaks else "(measured)",
+                f"{p.fp32_macs_per_cycle:g}" if peaks else "(measured)",
+                f"{p.int8_macs_per_cycle:g}" if peaks else "(measured)",
+                ", ".join(f for f in p.isa if f not in ("fma", "amx_tile")) or "-",
+            ]
+        )
     click.echo(format_table(header, rows))
-    click.echo("\nper-core peaks; sources in each boards/*.toml. host: read at run time, peaks "
-               "measured (--measure-host). Remote boards: 'tinykit bench X --board NAME --host "
-               "...' measures, without --host estimates.")
+    click.echo(
+        "\nper-core peaks; sources in each boards/*.toml. host: read at run time, peaks "
+        "measured (--measure-host). Remote boards: 'tinykit bench X --board NAME --host "
+        "...' measures, without --host estimates."
+    )

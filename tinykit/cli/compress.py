@@ -147,7 +147,8 @@ _RECIPE_FLAGS = {
     show_default=True,
     metavar="LIST",
     help="Export formats, comma-separated: "
-    + "; ".join(f"{f.name} ({f.runtime}): {f.note}" for f in FORMATS.values()) + ".",
+    + "; ".join(f"{f.name} ({f.runtime}): {f.note}" for f in FORMATS.values())
+    + ".",
 )
 @click.option(
     "--threads",

@@ -8,8 +8,17 @@ import click
 
 from tinykit.cli.options import data_options, model_options, output_options
 
-CORRUPTION_NAMES = ["gaussian_noise", "shot_noise", "impulse_noise", "defocus_blur",
-                    "gaussian_blur", "pixelate", "brightness", "contrast", "jpeg"]
+CORRUPTION_NAMES = [
+    "gaussian_noise",
+    "shot_noise",
+    "impulse_noise",
+    "defocus_blur",
+    "gaussian_blur",
+    "pixelate",
+    "brightness",
+    "contrast",
+    "jpeg",
+]
 
 
 def _split(values: tuple[str, ...]) -> tuple[str, ...]:
@@ -25,19 +34,23 @@ def render(report: dict) -> str:
     for choice in report["choices"]:
         first = rows_in[0]["choices"][choice]
         size = report["deltas"].get(choice, {}).get("size_bytes")
-        rows.append([
-            f"{choice}" + (f" ({', '.join(first['blocks'])})" if choice in ("first", "last")
-                          else ""),
-            f"{first['trained_params']:,}",
-            *(f"{100 * r['choices'][choice]['accuracy']:.1f}%" for r in rows_in),
-            "-" if size is None else f"{size / 1024:.1f} KiB",
-        ])
+        rows.append(
+            [
+                f"{choice}"
+                + (f" ({', '.join(first['blocks'])})" if choice in ("first", "last") else ""),
+                f"{first['trained_params']:,}",
+                *(f"{100 * r['choices'][choice]['accuracy']:.1f}%" for r in rows_in),
+                "-" if size is None else f"{size / 1024:.1f} KiB",
+            ]
+        )
     full = report["full_model_bytes"]
     lines = [
         f"{report['model']}: blocks {', '.join(report['blocks'])}; severity "
         f"{report['config']['severity']}; {report['config']['n_train']} labelled corrupted "
-        f"training images; clean test accuracy {100 * rows_in[0]['clean']:.1f}%", "",
-        format_table(header, rows), "",
+        f"training images; clean test accuracy {100 * rows_in[0]['clean']:.1f}%",
+        "",
+        format_table(header, rows),
+        "",
         "accuracy on the corrupted test split; each choice tuned alone (rest frozen, batch norm "
         "in eval mode), learning rate picked on the corrupted validation split",
         f"delta: the tuned block's weights only (for the first corruption), applied onto the "
@@ -51,25 +64,73 @@ def render(report: dict) -> str:
 @click.command()
 @model_options
 @data_options
-@click.option("--only-block", "blocks", multiple=True, metavar="NAME|first|last|all",
-              help="Block to fine-tune (repeat or comma-separate for several runs). Default: "
-                   "each block in turn, then all. ResNet-8's blocks: stem, stage1, stage2, "
-                   "stage3, fc.")
-@click.option("--corruption", "corruptions", multiple=True, metavar="NAME",
-              help="Corruption(s), comma-separated or repeated: " + ", ".join(CORRUPTION_NAMES)
-                   + ". Default: impulse_noise, contrast.")
-@click.option("--severity", type=click.IntRange(1, 5), default=5, show_default=True,
-              help="Corruption severity, 1 (mild) to 5 (strong).")
-@click.option("--n-train", type=click.IntRange(min=1), default=200, show_default=True,
-              help="Labelled corrupted training images to tune on.")
-@click.option("--epochs", type=click.IntRange(min=1), default=10, show_default=True,
-              help="Epochs over those images.")
-@click.option("--lr", "lrs", default="1e-3,1e-2", show_default=True, metavar="LIST",
-              help="Learning rates tried per choice (Adam); the best on the corrupted "
-                   "validation split is kept.")
+@click.option(
+    "--only-block",
+    "blocks",
+    multiple=True,
+    metavar="NAME|first|last|all",
+    help="Block to fine-tune (repeat or comma-separate for several runs). Default: "
+    "each block in turn, then all. ResNet-8's blocks: stem, stage1, stage2, "
+    "stage3, fc.",
+)
+@click.option(
+    "--corruption",
+    "corruptions",
+    multiple=True,
+    metavar="NAME",
+    help="Corruption(s), comma-separated or repeated: "
+    + ", ".join(CORRUPTION_NAMES)
+    + ". Default: impulse_noise, contrast.",
+)
+@click.option(
+    "--severity",
+    type=click.IntRange(1, 5),
+    default=5,
+    show_default=True,
+    help="Corruption severity, 1 (mild) to 5 (strong).",
+)
+@click.option(
+    "--n-train",
+    type=click.IntRange(min=1),
+    default=200,
+    show_default=True,
+    help="Labelled corrupted training images to tune on.",
+)
+@click.option(
+    "--epochs",
+    type=click.IntRange(min=1),
+    default=10,
+    show_default=True,
+    help="Epochs over those images.",
+)
+@click.option(
+    "--lr",
+    "lrs",
+    default="1e-3,1e-2",
+    show_default=True,
+    metavar="LIST",
+    help="Learning rates tried per choice (Adam); the best on the corrupted "
+    "validation split is kept.",
+)
 @output_options
-def finetune(model, weights, num_classes, trust_pickle, data, image_size, seed, blocks,
-             corruptions, severity, n_train, epochs, lrs, out, as_json, quiet) -> None:
+def finetune(
+    model,
+    weights,
+    num_classes,
+    trust_pickle,
+    data,
+    image_size,
+    seed,
+    blocks,
+    corruptions,
+    severity,
+    n_train,
+    epochs,
+    lrs,
+    out,
+    as_json,
+    quiet,
+) -> None:
     """Surgical fine-tuning: adapt one block of a pretrained network to corrupted inputs.
 
     Corrupts the data (CIFAR-10-C style, computed here), fine-tunes one block at a time with
@@ -98,27 +159,53 @@ def finetune(model, weights, num_classes, trust_pickle, data, image_size, seed, 
     except ValueError as e:
         raise TinykitError(f"--lr takes comma-separated numbers, got {lrs!r}") from e
     out_dir = check_out_dir(out) if out else new_run_dir("tinykit-out", "finetune")
-    source, ds = load_source(model, data=data, weights=weights, num_classes=num_classes,
-                             image_size=image_size, trust_pickle=trust_pickle, seed=seed,
-                             progress=not quiet)
+    source, ds = load_source(
+        model,
+        data=data,
+        weights=weights,
+        num_classes=num_classes,
+        image_size=image_size,
+        trust_pickle=trust_pickle,
+        seed=seed,
+        progress=not quiet,
+    )
     choices = _split(blocks)
     for c in choices:
         resolve_block(source.model, c)  # a wrong name fails before any work
-    cfg = SurgicalConfig(corruptions=names, severity=severity, blocks=choices, n_train=n_train,
-                         epochs=epochs, lrs=lr_list, seed=seed)
+    cfg = SurgicalConfig(
+        corruptions=names,
+        severity=severity,
+        blocks=choices,
+        n_train=n_train,
+        epochs=epochs,
+        lrs=lr_list,
+        seed=seed,
+    )
     with staged_dir(out_dir) as tmp:
-        full = save_checkpoint(tmp / "original.pt", source.model, Checkpoint(
-            arch=source.arch, spec=ds.spec, state_dict={}, arch_kwargs=source.arch_kwargs))
+        full = save_checkpoint(
+            tmp / "original.pt",
+            source.model,
+            Checkpoint(
+                arch=source.arch, spec=ds.spec, state_dict={}, arch_kwargs=source.arch_kwargs
+            ),
+        )
         deltas: dict[str, dict] = {}
 
         def keep(corruption, choice, blocks_, tuned):
             if corruption != names[0]:
                 return
-            path = save_delta(tmp / "deltas" / f"{choice}.pt", tuned, blocks_,
-                              base=source.name, note={"corruption": corruption,
-                                                      "severity": severity})
-            deltas[choice] = {"path": f"deltas/{choice}.pt", "blocks": blocks_,
-                              "size_bytes": os.path.getsize(path)}
+            path = save_delta(
+                tmp / "deltas" / f"{choice}.pt",
+                tuned,
+                blocks_,
+                base=source.name,
+                note={"corruption": corruption, "severity": severity},
+            )
+            deltas[choice] = {
+                "path": f"deltas/{choice}.pt",
+                "blocks": blocks_,
+                "size_bytes": os.path.getsize(path),
+            }
 
         report = run_surgical(source.model, ds, cfg, progress=not quiet, on_tuned=keep)
         report.update(model=source.name, full_model_bytes=os.path.getsize(full), deltas=deltas)

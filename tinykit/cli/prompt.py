@@ -8,8 +8,10 @@ import click
 
 from tinykit.cli.options import output_options
 
-LM_HELP = ("A local Hugging Face causal-LM folder (config.json, weights, tokenizer). Default: "
-           "tinykit's own small GPT-2, pretrained on first use (a few minutes) and cached.")
+LM_HELP = (
+    "A local Hugging Face causal-LM folder (config.json, weights, tokenizer). Default: "
+    "tinykit's own small GPT-2, pretrained on first use (a few minutes) and cached."
+)
 TASK_NAMES = ["sentiment", "plural", "article", "opposite", "arithmetic"]  # tinykit.lm.tasks
 STRATEGY_NAMES = ["zero-shot", "instruction", "few-shot", "few-shot-wrong"]
 
@@ -32,19 +34,39 @@ def render(report: dict) -> str:
     rows = []
     for r in report["strategies"]:
         fb = ", ".join(f"{t!r} x{n}" for t, n in r["fallback_tokens"][:3]) or "-"
-        rows.append([r["strategy"], _pct(r["scored_accuracy"]), _prob(r["mean_p_chosen_right"]),
-                     _prob(r["mean_p_chosen_wrong"]), _pct(r["generated_accuracy"]),
-                     _pct(r["valid_share"]), fb])
-    header = ["strategy", "acc (log-prob)", "p right", "p wrong", "acc (generated)",
-              "valid answers", "first token when wrong"]
+        rows.append(
+            [
+                r["strategy"],
+                _pct(r["scored_accuracy"]),
+                _prob(r["mean_p_chosen_right"]),
+                _prob(r["mean_p_chosen_wrong"]),
+                _pct(r["generated_accuracy"]),
+                _pct(r["valid_share"]),
+                fb,
+            ]
+        )
+    header = [
+        "strategy",
+        "acc (log-prob)",
+        "p right",
+        "p wrong",
+        "acc (generated)",
+        "valid answers",
+        "first token when wrong",
+    ]
     cfg = report["config"]
-    out = [f"{report['lm']} on '{report['task']}', {cfg['n_test']} held-out questions, "
-           f"{cfg['shots']} shots, temperature {cfg['temperature']}, top-p {cfg['top_p']}", "",
-           format_table(header, rows), "",
-           "acc (log-prob): the candidate answer with the highest log-probability after the "
-           "prompt; p right / p wrong: its probability (normalised over the candidates) when "
-           "right / wrong; valid: generated answers of the right kind.", "",
-           f"samples for the first question (expected: {report['first_answer']!r}):"]
+    out = [
+        f"{report['lm']} on '{report['task']}', {cfg['n_test']} held-out questions, "
+        f"{cfg['shots']} shots, temperature {cfg['temperature']}, top-p {cfg['top_p']}",
+        "",
+        format_table(header, rows),
+        "",
+        "acc (log-prob): the candidate answer with the highest log-probability after the "
+        "prompt; p right / p wrong: its probability (normalised over the candidates) when "
+        "right / wrong; valid: generated answers of the right kind.",
+        "",
+        f"samples for the first question (expected: {report['first_answer']!r}):",
+    ]
     for r in report["strategies"]:
         for s in r["samples"]:
             out.append(f"  {r['strategy']:<15} {s!r}")
@@ -55,28 +77,85 @@ def render(report: dict) -> str:
 
 @click.command()
 @lm_option
-@click.option("--task", type=click.Choice(TASK_NAMES), default="sentiment", show_default=True,
-              help="Questions to ask (generated; held-out words for plural/opposite).")
-@click.option("--strategy", "strategies", type=click.Choice(STRATEGY_NAMES), multiple=True,
-              help="Prompting strategy; repeat for several (default: all four).")
-@click.option("--shots", type=click.IntRange(min=1), default=4, show_default=True,
-              help="Examples shown by the few-shot strategies.")
-@click.option("--n", "n_test", type=click.IntRange(min=1), default=100, show_default=True,
-              help="Held-out questions per strategy.")
-@click.option("--temperature", type=click.FloatRange(min=0), default=0.0, show_default=True,
-              help="Sampling temperature for generation; 0 is greedy (always the top token).")
-@click.option("--top-p", type=click.FloatRange(0, 1, min_open=True), default=1.0,
-              show_default=True, help="Nucleus sampling: draw from the smallest set of tokens "
-                                      "whose probability reaches this mass.")
-@click.option("--max-new-tokens", type=click.IntRange(min=1), help="Generation length limit "
-              "(default 8, or 48 for arithmetic's chain of thought).")
-@click.option("--samples", type=click.IntRange(min=0), default=3, show_default=True,
-              help="Generations of the first question shown per strategy (see temperature).")
-@click.option("--seed", type=int, default=0, show_default=True,
-              help="Seed for the questions, the shots, wrong labels and sampling.")
+@click.option(
+    "--task",
+    type=click.Choice(TASK_NAMES),
+    default="sentiment",
+    show_default=True,
+    help="Questions to ask (generated; held-out words for plural/opposite).",
+)
+@click.option(
+    "--strategy",
+    "strategies",
+    type=click.Choice(STRATEGY_NAMES),
+    multiple=True,
+    help="Prompting strategy; repeat for several (default: all four).",
+)
+@click.option(
+    "--shots",
+    type=click.IntRange(min=1),
+    default=4,
+    show_default=True,
+    help="Examples shown by the few-shot strategies.",
+)
+@click.option(
+    "--n",
+    "n_test",
+    type=click.IntRange(min=1),
+    default=100,
+    show_default=True,
+    help="Held-out questions per strategy.",
+)
+@click.option(
+    "--temperature",
+    type=click.FloatRange(min=0),
+    default=0.0,
+    show_default=True,
+    help="Sampling temperature for generation; 0 is greedy (always the top token).",
+)
+@click.option(
+    "--top-p",
+    type=click.FloatRange(0, 1, min_open=True),
+    default=1.0,
+    show_default=True,
+    help="Nucleus sampling: draw from the smallest set of tokens "
+    "whose probability reaches this mass.",
+)
+@click.option(
+    "--max-new-tokens",
+    type=click.IntRange(min=1),
+    help="Generation length limit (default 8, or 48 for arithmetic's chain of thought).",
+)
+@click.option(
+    "--samples",
+    type=click.IntRange(min=0),
+    default=3,
+    show_default=True,
+    help="Generations of the first question shown per strategy (see temperature).",
+)
+@click.option(
+    "--seed",
+    type=int,
+    default=0,
+    show_default=True,
+    help="Seed for the questions, the shots, wrong labels and sampling.",
+)
 @output_options
-def prompt(lm_path, task, strategies, shots, n_test, temperature, top_p, max_new_tokens,
-           samples, seed, out, as_json, quiet) -> None:
+def prompt(
+    lm_path,
+    task,
+    strategies,
+    shots,
+    n_test,
+    temperature,
+    top_p,
+    max_new_tokens,
+    samples,
+    seed,
+    out,
+    as_json,
+    quiet,
+) -> None:
     """Ask a frozen language model by prompting: zero-shot, with an instruction, or few-shot
     with correct or random wrong labels.
 
@@ -91,9 +170,17 @@ def prompt(lm_path, task, strategies, shots, n_test, temperature, top_p, max_new
     from tinykit.lm.tasks import get_task
 
     out_dir = check_out_dir(out) if out else new_run_dir("tinykit-out", "prompt")
-    cfg = PromptConfig(task=task, strategies=tuple(strategies) or tuple(STRATEGY_NAMES),
-                       shots=shots, n_test=n_test, temperature=temperature, top_p=top_p,
-                       max_new_tokens=max_new_tokens or 0, seed=seed, samples=samples)
+    cfg = PromptConfig(
+        task=task,
+        strategies=tuple(strategies) or tuple(STRATEGY_NAMES),
+        shots=shots,
+        n_test=n_test,
+        temperature=temperature,
+        top_p=top_p,
+        max_new_tokens=max_new_tokens or 0,
+        seed=seed,
+        samples=samples,
+    )
     lm = load_lm(lm_path, progress=not quiet)
     report = run_prompting(lm, get_task(task), cfg, progress=not quiet)
     with staged_dir(out_dir) as tmp:

@@ -102,8 +102,7 @@ def _block_nodes(gm: fx.GraphModule, blocks: list[str]) -> list[fx.Node]:
     order = sorted(out, key=pos.__getitem__)
     if order != out:
         raise TinykitError(
-            "--blocks must be in forward order: "
-            + ", ".join(str(n.target) for n in order)
+            "--blocks must be in forward order: " + ", ".join(str(n.target) for n in order)
         )
     return out
 
@@ -112,7 +111,8 @@ def _live_after(nodes: list[fx.Node], i: int) -> set[fx.Node]:
     """Tensors computed at or before position ``i`` that a later node still reads."""
     later = set(nodes[i + 1 :])
     return {
-        n for n in nodes[: i + 1]
+        n
+        for n in nodes[: i + 1]
         if n.op not in ("get_attr", "output") and any(u in later for u in n.users)
     }
 

@@ -42,8 +42,11 @@ class ExitOutputs:
     @classmethod
     def from_logits(cls, logits: np.ndarray, labels: np.ndarray) -> ExitOutputs:
         """``logits``: (H+1, N, classes), final exit last."""
-        return cls(conf=np.stack([confidence(z) for z in logits[:-1]]),
-                   preds=logits.argmax(-1), labels=np.asarray(labels))
+        return cls(
+            conf=np.stack([confidence(z) for z in logits[:-1]]),
+            preds=logits.argmax(-1),
+            labels=np.asarray(labels),
+        )
 
     @property
     def heads(self) -> int:
@@ -53,8 +56,12 @@ class ExitOutputs:
         return len(self.labels)
 
 
-def evaluate(out: ExitOutputs, thresholds: Sequence[float], cumulative_macs: Sequence[int],
-             full_macs: float | None = None) -> dict:
+def evaluate(
+    out: ExitOutputs,
+    thresholds: Sequence[float],
+    cumulative_macs: Sequence[int],
+    full_macs: float | None = None,
+) -> dict:
     """Accuracy, average MACs and the share of inputs leaving at each exit. ``mac_ratio`` is
     against ``full_macs``, the network without exits (default: the last exit's MACs)."""
     ex = exit_index(out.conf, thresholds)
@@ -115,8 +122,9 @@ def agreement_probability(out: ExitOutputs) -> np.ndarray:
     return q
 
 
-def _cost(out: ExitOutputs, exits: np.ndarray, cum: np.ndarray, q: np.ndarray
-          ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def _cost(
+    out: ExitOutputs, exits: np.ndarray, cum: np.ndarray, q: np.ndarray
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """(errors, expected disagreements, total MACs) for exit assignments (S, N)."""
     cols = np.arange(exits.shape[1])[None, :]
     pred = out.preds[exits, cols]
@@ -131,8 +139,11 @@ def _exits_for(out: ExitOutputs, settings: np.ndarray) -> np.ndarray:
     return np.where(ok.any(1), ok.argmax(1), out.heads)
 
 
-def threshold_path(out: ExitOutputs, cumulative_macs: Sequence[int],
-                   prices: Sequence[float] = tuple(np.logspace(-3, 5, 81))) -> list[dict]:
+def threshold_path(
+    out: ExitOutputs,
+    cumulative_macs: Sequence[int],
+    prices: Sequence[float] = tuple(np.logspace(-3, 5, 81)),
+) -> list[dict]:
     """Threshold settings trading MACs for risk, from cautious to eager.
 
     For each price of risk (MACs as a share of the full network's, per unit of expected
@@ -149,16 +160,21 @@ def threshold_path(out: ExitOutputs, cumulative_macs: Sequence[int],
     def point() -> dict:
         t = [float(cands[k][pos[k]]) for k in range(h)]
         e, r, m = _cost(out, exit_index(out.conf, t)[None, :], cum, q)
-        return {"thresholds": t, "errors": int(e[0]), "risk": float(r[0]),
-                "average_macs": float(m[0] / n)}
+        return {
+            "thresholds": t,
+            "errors": int(e[0]),
+            "risk": float(r[0]),
+            "average_macs": float(m[0] / n),
+        }
 
     path = [point()]
     for price in sorted(prices, reverse=True):
         for _ in range(20):  # coordinate descent; a full round without change ends it
             changed = False
             for k in range(h):
-                ts = np.repeat(np.array([cands[j][pos[j]] for j in range(h)])[None, :],
-                               len(cands[k]), 0)
+                ts = np.repeat(
+                    np.array([cands[j][pos[j]] for j in range(h)])[None, :], len(cands[k]), 0
+                )
                 ts[:, k] = cands[k]
                 _, r, m = _cost(out, _exits_for(out, ts), cum, q)
                 j = int(np.argmin(m / (n * cum[-1]) + price * r / n))
@@ -197,8 +213,9 @@ class Target:
         return {"mac_budget": self.mac_budget}
 
 
-def calibrate(out: ExitOutputs, cumulative_macs: Sequence[int], target: Target,
-              full_macs: float | None = None) -> tuple[list[float], list[dict]]:
+def calibrate(
+    out: ExitOutputs, cumulative_macs: Sequence[int], target: Target, full_macs: float | None = None
+) -> tuple[list[float], list[dict]]:
     """Thresholds meeting ``target`` on ``out`` (the validation split), and the path searched.
     A MAC budget is a fraction of ``full_macs`` (default: the last exit's MACs)."""
     if len(out) == 0:
@@ -209,8 +226,11 @@ def calibrate(out: ExitOutputs, cumulative_macs: Sequence[int], target: Target,
     if target.max_drop is not None:
         base = int((out.preds[-1] != out.labels).sum())
         allowed = target.max_drop / 100 * n
-        ok = [p for p in path if p["risk"] <= allowed + 1e-9
-              and p["errors"] <= base + int(np.floor(allowed + 1e-9))]
+        ok = [
+            p
+            for p in path
+            if p["risk"] <= allowed + 1e-9 and p["errors"] <= base + int(np.floor(allowed + 1e-9))
+        ]
         if not ok:  # even "nobody exits" carries the risk of fully certain heads
             ok = path[:1]
         best = min(ok, key=lambda p: (p["average_macs"], p["risk"]))
@@ -227,7 +247,11 @@ def calibrate(out: ExitOutputs, cumulative_macs: Sequence[int], target: Target,
     return best["thresholds"], path
 
 
-def sweep(out: ExitOutputs, cumulative_macs: Sequence[int], grid: Sequence[float] = SWEEP,
-          full_macs: float | None = None) -> list[dict]:
+def sweep(
+    out: ExitOutputs,
+    cumulative_macs: Sequence[int],
+    grid: Sequence[float] = SWEEP,
+    full_macs: float | None = None,
+) -> list[dict]:
     """One shared threshold for every head, for each value of ``grid``."""
     return [evaluate(out, [t] * out.heads, cumulative_macs, full_macs) for t in grid]

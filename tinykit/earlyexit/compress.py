@@ -38,13 +38,25 @@ class Compression:
         return p + ("+int8-heads" if self.int8_graphs else "")
 
     def to_dict(self) -> dict:
-        return {"sparsity": self.sparsity, "kmeans_bits": self.kmeans_bits,
-                "int8_heads": bool(self.int8_graphs), "precision": self.precision,
-                "notes": self.notes}
+        return {
+            "sparsity": self.sparsity,
+            "kmeans_bits": self.kmeans_bits,
+            "int8_heads": bool(self.int8_graphs),
+            "precision": self.precision,
+            "notes": self.notes,
+        }
 
 
-def prune_early_exit(model: EarlyExitModel, data, sparsity: float, *, epochs: int, lr: float,
-                     seed: int, progress: bool = True) -> None:
+def prune_early_exit(
+    model: EarlyExitModel,
+    data,
+    sparsity: float,
+    *,
+    epochs: int,
+    lr: float,
+    seed: int,
+    progress: bool = True,
+) -> None:
     """Zero the smallest weights of every conv and linear layer (backbone and heads), then
     fine-tune backbone and heads jointly with the masks re-imposed after every step."""
     from tinykit.earlyexit.train import HeadTrainConfig, train_heads
@@ -57,9 +69,17 @@ def prune_early_exit(model: EarlyExitModel, data, sparsity: float, *, epochs: in
     masks.apply()
 
 
-def kmeans_early_exit(model: EarlyExitModel, data, bits: int, *, per_channel: bool = False,
-                      epochs: int = 0, lr: float = 5e-4, seed: int = 0,
-                      progress: bool = True) -> dict:
+def kmeans_early_exit(
+    model: EarlyExitModel,
+    data,
+    bits: int,
+    *,
+    per_channel: bool = False,
+    epochs: int = 0,
+    lr: float = 5e-4,
+    seed: int = 0,
+    progress: bool = True,
+) -> dict:
     """K-means every conv and linear weight (zeros stay zero), then fine-tune jointly inside
     the codebooks (each centroid moves to the mean of its weights after every step). Batch
     norm stays unfolded, as in tinykit's own k-means link: one codebook per layer cannot follow
@@ -76,8 +96,9 @@ def kmeans_early_exit(model: EarlyExitModel, data, bits: int, *, per_channel: bo
 
 
 @torch.no_grad()
-def _pooled_inputs(model: EarlyExitModel, x: np.ndarray, samples: int, seed: int,
-                   batch: int = 128) -> list[list[torch.Tensor]]:
+def _pooled_inputs(
+    model: EarlyExitModel, x: np.ndarray, samples: int, seed: int, batch: int = 128
+) -> list[list[torch.Tensor]]:
     """Each head's pooled input on a seeded subset of ``x``, in batches."""
     idx = np.sort(np.random.default_rng(seed).permutation(len(x))[:samples])
     per_head: list[list[torch.Tensor]] = [[] for _ in model.heads]
@@ -88,8 +109,9 @@ def _pooled_inputs(model: EarlyExitModel, x: np.ndarray, samples: int, seed: int
     return per_head
 
 
-def int8_heads(model: EarlyExitModel, data, *, samples: int = 512, seed: int = 0,
-               progress: bool = True) -> list:
+def int8_heads(
+    model: EarlyExitModel, data, *, samples: int = 512, seed: int = 0, progress: bool = True
+) -> list:
     """Quantize the linear layers of every head to int8 (weights per output channel,
     activations calibrated on the pooled features of training images); the pooling stays in
     float, so only its few outputs are quantized, not the whole feature map. Each head's
@@ -127,8 +149,13 @@ def merge_int8_head(stage_path: Path, graph, pooled_shape: tuple[int, ...]) -> N
     head = build_qop_model(graph, SimpleNamespace(name="head_in", shape=tuple(pooled_shape)))
     ir = max(seg.ir_version, head.ir_version)
     seg.ir_version = head.ir_version = ir
-    merged = compose.merge_models(seg, head, io_map=[("pooled", "head_in")], prefix2="head_",
-                                  outputs=["features_out", "head_logits"])
+    merged = compose.merge_models(
+        seg,
+        head,
+        io_map=[("pooled", "head_in")],
+        prefix2="head_",
+        outputs=["features_out", "head_logits"],
+    )
     g = merged.graph
     for n in g.node:
         for i, o in enumerate(n.output):
@@ -141,30 +168,57 @@ def merge_int8_head(stage_path: Path, graph, pooled_shape: tuple[int, ...]) -> N
     onnx.save(merged, str(stage_path))
 
 
-def compress_early_exit(model: EarlyExitModel, data, *, sparsity: float = 0.0,
-                        finetune_epochs: int = 3, finetune_lr: float = 1e-3,
-                        kmeans_bits: int | None = None, per_channel: bool = False,
-                        kmeans_epochs: int = 3, int8: bool = False, seed: int = 0,
-                        progress: bool = True) -> Compression:
+def compress_early_exit(
+    model: EarlyExitModel,
+    data,
+    *,
+    sparsity: float = 0.0,
+    finetune_epochs: int = 3,
+    finetune_lr: float = 1e-3,
+    kmeans_bits: int | None = None,
+    per_channel: bool = False,
+    kmeans_epochs: int = 3,
+    int8: bool = False,
+    seed: int = 0,
+    progress: bool = True,
+) -> Compression:
     """Prune, then k-means, then int8 heads, each only when asked."""
     c = Compression()
     if sparsity > 0:
-        prune_early_exit(model, data, sparsity, epochs=finetune_epochs, lr=finetune_lr,
-                         seed=seed, progress=progress)
+        prune_early_exit(
+            model,
+            data,
+            sparsity,
+            epochs=finetune_epochs,
+            lr=finetune_lr,
+            seed=seed,
+            progress=progress,
+        )
         c.sparsity = sparsity
     if kmeans_bits:
-        c.kmeans = kmeans_early_exit(model, data, kmeans_bits, per_channel=per_channel,
-                                     epochs=kmeans_epochs, lr=finetune_lr / 2, seed=seed,
-                                     progress=progress)
+        c.kmeans = kmeans_early_exit(
+            model,
+            data,
+            kmeans_bits,
+            per_channel=per_channel,
+            epochs=kmeans_epochs,
+            lr=finetune_lr / 2,
+            seed=seed,
+            progress=progress,
+        )
         c.kmeans_bits = kmeans_bits
-        c.notes.append(f"k-means {kmeans_bits}-bit: ONNX stores packed indices + codebooks; "
-                       "TFLite stores the decoded values as fp32")
+        c.notes.append(
+            f"k-means {kmeans_bits}-bit: ONNX stores packed indices + codebooks; "
+            "TFLite stores the decoded values as fp32"
+        )
     if int8:
         if c.kmeans:  # the heads' codebooks give way to int8
             c.kmeans = {n: b for n, b in c.kmeans.items() if not n.startswith("heads.")}
         c.int8_graphs = int8_heads(model, data, seed=seed, progress=progress)
-        c.notes.append("int8 heads: pooling in float, linear layers as onnxruntime int8 "
-                       "operators in ONNX; in TFLite the same numbers as QUANTIZE/DEQUANTIZE "
-                       "around float kernels")
+        c.notes.append(
+            "int8 heads: pooling in float, linear layers as onnxruntime int8 "
+            "operators in ONNX; in TFLite the same numbers as QUANTIZE/DEQUANTIZE "
+            "around float kernels"
+        )
     model.eval()
     return c

@@ -41,8 +41,15 @@ class DepthResult:
             sel = self.depth == d
             cnt = int(sel.sum())
             acc = float((self.final_pred[sel] == self.labels[sel]).mean()) if cnt else None
-            out.append({"depth": d, "after": self.depth_name(d), "count": cnt,
-                        "share": cnt / n if n else 0.0, "accuracy": acc})
+            out.append(
+                {
+                    "depth": d,
+                    "after": self.depth_name(d),
+                    "count": cnt,
+                    "share": cnt / n if n else 0.0,
+                    "accuracy": acc,
+                }
+            )
         return out
 
     def depth_name(self, d: int) -> str:
@@ -52,8 +59,9 @@ class DepthResult:
         """Examples from easiest to hardest: by depth, then by how strongly the probe at the
         example's depth voted (a stronger majority is easier)."""
         at = np.minimum(self.depth, self.num_blocks - 1)
-        share_at = np.where(self.depth < self.num_blocks,
-                            self.probe_share[at, np.arange(len(self.depth))], 0.0)
+        share_at = np.where(
+            self.depth < self.num_blocks, self.probe_share[at, np.arange(len(self.depth))], 0.0
+        )
         return np.lexsort((np.arange(len(self.depth)), -share_at, self.depth))
 
     def to_dict(self) -> dict:
@@ -73,9 +81,13 @@ class DepthResult:
             "mean_depth": float(self.depth.mean()) if len(self.depth) else None,
             "per_depth": self.per_depth(),
             "examples": [
-                {"index": int(i), "label": int(self.labels[i]),
-                 "prediction": int(self.final_pred[i]), "depth": int(self.depth[i]),
-                 "probes": [int(p) for p in self.probe_pred[:, i]]}
+                {
+                    "index": int(i),
+                    "label": int(self.labels[i]),
+                    "prediction": int(self.final_pred[i]),
+                    "depth": int(self.depth[i]),
+                    "probes": [int(p) for p in self.probe_pred[:, i]],
+                }
                 for i in range(len(self.depth))
             ],
         }
@@ -93,8 +105,14 @@ def prediction_depth_from_probes(probe_pred: np.ndarray, final_pred: np.ndarray)
     return depth
 
 
-def knn_predict(train_rep: torch.Tensor, train_y: np.ndarray, rep: torch.Tensor, k: int,
-                num_classes: int, chunk: int = 512) -> tuple[np.ndarray, np.ndarray]:
+def knn_predict(
+    train_rep: torch.Tensor,
+    train_y: np.ndarray,
+    rep: torch.Tensor,
+    k: int,
+    num_classes: int,
+    chunk: int = 512,
+) -> tuple[np.ndarray, np.ndarray]:
     """Majority label of the ``k`` nearest training rows (Euclidean); ties go to the class
     whose nearest member is closest. Returns (labels, vote share of the winner)."""
     if k > len(train_rep):
@@ -128,9 +146,16 @@ def _pool_to(x: torch.Tensor, max_dim: int) -> torch.Tensor:
 
 
 @torch.no_grad()
-def block_representations(model, blocks: list[str], x: np.ndarray, *, max_dim: int = 16384,
-                          batch_size: int = 128, desc: str = "representations",
-                          progress: bool = True) -> tuple[list[torch.Tensor], np.ndarray]:
+def block_representations(
+    model,
+    blocks: list[str],
+    x: np.ndarray,
+    *,
+    max_dim: int = 16384,
+    batch_size: int = 128,
+    desc: str = "representations",
+    progress: bool = True,
+) -> tuple[list[torch.Tensor], np.ndarray]:
     """Each block's output (flattened, pooled down to ``max_dim`` values) and the network's
     predictions, collected with forward hooks in one pass."""
     from tinykit.earlyexit.blocks import check_block_names
@@ -158,24 +183,43 @@ def block_representations(model, blocks: list[str], x: np.ndarray, *, max_dim: i
     return [torch.cat(store[b]) for b in blocks], np.concatenate(preds)
 
 
-def prediction_depth(model, blocks: list[str], train_x: np.ndarray, train_y: np.ndarray,
-                     x: np.ndarray, y: np.ndarray, *, k: int = 30, num_classes: int | None = None,
-                     max_dim: int = 16384, progress: bool = True) -> DepthResult:
+def prediction_depth(
+    model,
+    blocks: list[str],
+    train_x: np.ndarray,
+    train_y: np.ndarray,
+    x: np.ndarray,
+    y: np.ndarray,
+    *,
+    k: int = 30,
+    num_classes: int | None = None,
+    max_dim: int = 16384,
+    progress: bool = True,
+) -> DepthResult:
     """Prediction depth of each row of ``x`` (model-ready inputs) with probes fitted on
     ``train_x`` / ``train_y``."""
     if not blocks:
         raise TinykitError(
-            f"{type(model).__name__} has no blocks to probe: name some with --blocks")
+            f"{type(model).__name__} has no blocks to probe: name some with --blocks"
+        )
     if k < 1:
         raise TinykitError(f"k must be >= 1, got {k}")
     nc = num_classes or int(max(train_y.max(), y.max() if len(y) else 0)) + 1
-    train_rep, _ = block_representations(model, blocks, train_x, max_dim=max_dim,
-                                         desc="probe: training representations", progress=progress)
-    rep, final = block_representations(model, blocks, x, max_dim=max_dim,
-                                       desc="probe: test representations", progress=progress)
+    train_rep, _ = block_representations(
+        model,
+        blocks,
+        train_x,
+        max_dim=max_dim,
+        desc="probe: training representations",
+        progress=progress,
+    )
+    rep, final = block_representations(
+        model, blocks, x, max_dim=max_dim, desc="probe: test representations", progress=progress
+    )
     preds, shares = [], []
-    for tr, r in progress_bar(list(zip(train_rep, rep, strict=True)),
-                              desc=f"k-NN probes (k={k})", enabled=progress):
+    for tr, r in progress_bar(
+        list(zip(train_rep, rep, strict=True)), desc=f"k-NN probes (k={k})", enabled=progress
+    ):
         p, s = knn_predict(tr, train_y, r, k, nc)
         preds.append(p)
         shares.append(s)

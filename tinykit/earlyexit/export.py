@@ -23,8 +23,12 @@ from tinykit.earlyexit.decide import CONFIDENCE_RULE, check_thresholds
 from tinykit.earlyexit.heads import EarlyExitModel
 
 STAGE_IO = {"input": "features_in", "features": "features_out", "logits": "logits"}
-TFLITE_IO = {"input": "args_0", "features": "output_0", "logits": "output_1",
-             "final_logits": "output_0"}
+TFLITE_IO = {
+    "input": "args_0",
+    "features": "output_0",
+    "logits": "output_1",
+    "final_logits": "output_0",
+}
 
 
 class Stage(nn.Module):
@@ -70,8 +74,14 @@ def _module_names(model: nn.Module, part: nn.Module) -> set[str]:
     return {n for n, m in model.named_modules() if id(m) in ids}
 
 
-def export_stages_onnx(model: EarlyExitModel, spec, out_dir: Path, *, kmeans: dict | None = None,
-                       int8_heads: list | None = None) -> list[Path]:
+def export_stages_onnx(
+    model: EarlyExitModel,
+    spec,
+    out_dir: Path,
+    *,
+    kmeans: dict | None = None,
+    int8_heads: list | None = None,
+) -> list[Path]:
     """Write ``stage{k}.onnx`` for every stage into ``out_dir`` (atomically each).
 
     ``kmeans``: the codebooks of :func:`tinykit.quant.kmeans.quantize_kmeans` on ``model``;
@@ -94,10 +104,14 @@ def export_stages_onnx(model: EarlyExitModel, spec, out_dir: Path, *, kmeans: di
         int8 = int8_heads is not None and not last
         with atomic_path(path) as tmp:
             module = Stage(st.segment, st.head, pooled_only=True) if int8 else st
-            outs = ["logits"] if last else [STAGE_IO["features"],
-                                            "pooled" if int8 else STAGE_IO["logits"]]
-            torch_to_onnx(module, SimpleNamespace(name=name, shape=shapes[k]), tmp,
-                          output_names=outs)
+            outs = (
+                ["logits"]
+                if last
+                else [STAGE_IO["features"], "pooled" if int8 else STAGE_IO["logits"]]
+            )
+            torch_to_onnx(
+                module, SimpleNamespace(name=name, shape=shapes[k]), tmp, output_names=outs
+            )
             if kmeans:
                 names = _module_names(model, module)
                 books = {n: b for n, b in kmeans.items() if n in names}
@@ -140,9 +154,17 @@ def export_stages_tflite(model: EarlyExitModel, spec, path: Path) -> Path:
     return path
 
 
-def early_exit_section(model: EarlyExitModel, spec, thresholds: list[float], macs,
-                       *, onnx_files: list[str] | None, tflite_file: str | None,
-                       full: dict[str, Any], extra: dict[str, Any] | None = None) -> dict:
+def early_exit_section(
+    model: EarlyExitModel,
+    spec,
+    thresholds: list[float],
+    macs,
+    *,
+    onnx_files: list[str] | None,
+    tflite_file: str | None,
+    full: dict[str, Any],
+    extra: dict[str, Any] | None = None,
+) -> dict:
     """The manifest's ``early_exit`` section (see docs/earlyexit.md)."""
     thresholds = check_thresholds(thresholds, len(model.heads))
     stages = build_stages(model)
@@ -153,10 +175,12 @@ def early_exit_section(model: EarlyExitModel, spec, thresholds: list[float], mac
         entry: dict[str, Any] = {
             "index": k,
             "exit_after": "final" if last else model.exits[k],
-            "input": {"name": spec.name if k == 0 else STAGE_IO["input"],
-                      "shape": list(shapes[k])},
-            "outputs": ({"logits": "logits"} if last else
-                        {"features": STAGE_IO["features"], "logits": STAGE_IO["logits"]}),
+            "input": {"name": spec.name if k == 0 else STAGE_IO["input"], "shape": list(shapes[k])},
+            "outputs": (
+                {"logits": "logits"}
+                if last
+                else {"features": STAGE_IO["features"], "logits": STAGE_IO["logits"]}
+            ),
             "features_shape": None if last else list(shapes[k + 1]),
             "threshold": None if last else thresholds[k],
             "cumulative_macs": int(macs.cumulative[k]),
@@ -171,7 +195,9 @@ def early_exit_section(model: EarlyExitModel, spec, thresholds: list[float], mac
         "version": 1,
         "stages": entries,
         "confidence_rule": dict(CONFIDENCE_RULE),
-        "tflite": None if not tflite_file else {
+        "tflite": None
+        if not tflite_file
+        else {
             "path": tflite_file,
             "signatures": [f"stage{k}" for k in range(len(stages))],
             "io": dict(TFLITE_IO),

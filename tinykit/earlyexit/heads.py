@@ -90,8 +90,9 @@ class EarlyExitModel(nn.Module):
     The backbone is unchanged, so pruning, quantization and checkpoints treat it as usual.
     """
 
-    def __init__(self, backbone: nn.Module, exits: list[str], heads: list[ExitHead],
-                 head_config: HeadConfig):
+    def __init__(
+        self, backbone: nn.Module, exits: list[str], heads: list[ExitHead], head_config: HeadConfig
+    ):
         super().__init__()
         if len(exits) != len(heads):
             raise TinykitError("internal: one head per exit block")
@@ -126,14 +127,18 @@ class EarlyExitModel(nn.Module):
         return [head(f) for head, f in zip(self.heads, feats, strict=True)] + [final]
 
 
-def block_output_shapes(model: nn.Module, blocks: list[str], example: torch.Tensor
-                        ) -> dict[str, tuple[int, ...]]:
+def block_output_shapes(
+    model: nn.Module, blocks: list[str], example: torch.Tensor
+) -> dict[str, tuple[int, ...]]:
     """Per-sample output shape of each block, from one forward pass with hooks."""
     shapes: dict[str, tuple[int, ...]] = {}
     handles = [
         model.get_submodule(n).register_forward_hook(
-            lambda _m, _i, out, n=n: shapes.__setitem__(n, tuple(out.shape[1:]))
-            if isinstance(out, torch.Tensor) else None
+            lambda _m, _i, out, n=n: (
+                shapes.__setitem__(n, tuple(out.shape[1:]))
+                if isinstance(out, torch.Tensor)
+                else None
+            )
         )
         for n in blocks
     ]
@@ -149,9 +154,15 @@ def block_output_shapes(model: nn.Module, blocks: list[str], example: torch.Tens
     return shapes
 
 
-def attach_heads(backbone: nn.Module, exits: list[str], example: torch.Tensor, *,
-                 num_classes: int, config: HeadConfig | None = None, seed: int = 0
-                 ) -> EarlyExitModel:
+def attach_heads(
+    backbone: nn.Module,
+    exits: list[str],
+    example: torch.Tensor,
+    *,
+    num_classes: int,
+    config: HeadConfig | None = None,
+    seed: int = 0,
+) -> EarlyExitModel:
     """An :class:`EarlyExitModel` with fresh heads after ``exits`` (validated as clean cuts)."""
     from tinykit.earlyexit.blocks import split_backbone
 

@@ -19,8 +19,13 @@ class ExitMacs:
     full: int  # the backbone alone: what the network without exits costs
 
     def to_dict(self) -> dict:
-        return {"segments": self.segments, "heads": self.heads, "cumulative": self.cumulative,
-                "effective_cumulative": self.effective_cumulative, "full": self.full}
+        return {
+            "segments": self.segments,
+            "heads": self.heads,
+            "cumulative": self.cumulative,
+            "effective_cumulative": self.effective_cumulative,
+            "full": self.full,
+        }
 
 
 def exit_macs(model: EarlyExitModel, example: torch.Tensor) -> ExitMacs:
@@ -49,5 +54,6 @@ def exit_macs(model: EarlyExitModel, example: torch.Tensor) -> ExitMacs:
         cum.append(run)
         cum_eff.append(run_eff)
     full = count_macs(model.backbone, example).macs
-    return ExitMacs(segments=seg, heads=head, cumulative=cum, effective_cumulative=cum_eff,
-                    full=full)
+    return ExitMacs(
+        segments=seg, heads=head, cumulative=cum, effective_cumulative=cum_eff, full=full
+    )

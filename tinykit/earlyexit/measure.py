@@ -22,8 +22,16 @@ def runner_path() -> Path:
     return Path(bench_pkg.__file__).with_name("staged_runner.py")
 
 
-def verify_stages(bundle: Path, x: np.ndarray, y: np.ndarray, torch_exits: np.ndarray,
-                  torch_preds: np.ndarray, *, runtime: str, progress: bool = True) -> dict:
+def verify_stages(
+    bundle: Path,
+    x: np.ndarray,
+    y: np.ndarray,
+    torch_exits: np.ndarray,
+    torch_preds: np.ndarray,
+    *,
+    runtime: str,
+    progress: bool = True,
+) -> dict:
     """Exit and prediction of every test input from the bundle's stages, as the runner
     decides them, compared with the PyTorch early-exit model's."""
     from tinykit.bench import staged_runner as sr
@@ -49,12 +57,33 @@ def verify_stages(bundle: Path, x: np.ndarray, y: np.ndarray, torch_exits: np.nd
     }
 
 
-def bench_stages(bundle: Path, inputs: Path, *, runtime: str, threads: int = 1, passes: int = 5,
-                 warmup: int = 1, timeout: float = 1200.0) -> dict:
+def bench_stages(
+    bundle: Path,
+    inputs: Path,
+    *,
+    runtime: str,
+    threads: int = 1,
+    passes: int = 5,
+    warmup: int = 1,
+    timeout: float = 1200.0,
+) -> dict:
     """The staged runner's JSON for one runtime, measured in a fresh process."""
-    cmd = [sys.executable, str(runner_path()), str(bundle), "--inputs", str(inputs),
-           "--runtime", runtime, "--threads", str(threads), "--passes", str(passes),
-           "--warmup", str(warmup), "--json"]
+    cmd = [
+        sys.executable,
+        str(runner_path()),
+        str(bundle),
+        "--inputs",
+        str(inputs),
+        "--runtime",
+        runtime,
+        "--threads",
+        str(threads),
+        "--passes",
+        str(passes),
+        "--warmup",
+        str(warmup),
+        "--json",
+    ]
     env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3", "OMP_NUM_THREADS": str(threads)}
     try:
         proc = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout, env=env)

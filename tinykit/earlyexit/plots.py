@@ -13,19 +13,24 @@ def _depth_labels(blocks: list[str]) -> list[str]:
     return [*blocks, "final\nhead"]
 
 
-def depth_histogram(per_depth: list[dict], blocks: list[str], path: Path, *, k: int,
-                    split: str = "test") -> Path:
+def depth_histogram(
+    per_depth: list[dict], blocks: list[str], path: Path, *, k: int, split: str = "test"
+) -> Path:
     """How many examples reach their final answer at each block."""
     plt = pyplot()
     counts = [d["count"] for d in per_depth]
     fig, ax = plt.subplots(figsize=(max(5, 1.1 * len(counts) + 2), 3.8))
     bars = ax.bar(range(len(counts)), counts, color="C0")
     total = sum(counts) or 1
-    ax.bar_label(bars, labels=[f"{c}\n({100 * c / total:.1f}%)" for c in counts], fontsize=8,
-                 padding=2)
+    ax.bar_label(
+        bars, labels=[f"{c}\n({100 * c / total:.1f}%)" for c in counts], fontsize=8, padding=2
+    )
     ax.set_xticks(range(len(counts)), _depth_labels(blocks), fontsize=8)
-    ax.set_xlabel("prediction depth (earliest block whose k-NN probe, and every later one, "
-                  "agrees with the network)", fontsize=8)
+    ax.set_xlabel(
+        "prediction depth (earliest block whose k-NN probe, and every later one, "
+        "agrees with the network)",
+        fontsize=8,
+    )
     ax.set_ylabel(f"{split} examples")
     ax.set_title(f"Prediction depth of {total} {split} examples (k-NN probes, k = {k})")
     ax.margins(y=0.25)
@@ -33,17 +38,24 @@ def depth_histogram(per_depth: list[dict], blocks: list[str], path: Path, *, k: 
     return save_png(fig, path)
 
 
-def accuracy_by_depth(per_depth: list[dict], probe_accuracy: dict[str, float], blocks: list[str],
-                      path: Path) -> Path:
+def accuracy_by_depth(
+    per_depth: list[dict], probe_accuracy: dict[str, float], blocks: list[str], path: Path
+) -> Path:
     """The network's accuracy on the examples of each depth, next to each probe's accuracy."""
     plt = pyplot()
     fig, (ax, ax2) = plt.subplots(1, 2, figsize=(11, 3.8))
     xs = range(len(per_depth))
     accs = [100 * d["accuracy"] if d["accuracy"] is not None else 0 for d in per_depth]
     bars = ax.bar(xs, accs, color=["C2" if d["count"] else "0.85" for d in per_depth])
-    ax.bar_label(bars, labels=[f"{a:.1f}%\nn={d['count']}" if d["count"] else "no\nexamples"
-                               for a, d in zip(accs, per_depth, strict=True)],
-                 fontsize=7, padding=2)
+    ax.bar_label(
+        bars,
+        labels=[
+            f"{a:.1f}%\nn={d['count']}" if d["count"] else "no\nexamples"
+            for a, d in zip(accs, per_depth, strict=True)
+        ],
+        fontsize=7,
+        padding=2,
+    )
     ax.set_xticks(list(xs), _depth_labels(blocks), fontsize=8)
     ax.set_xlabel("prediction depth", fontsize=8)
     ax.set_ylabel("network accuracy (%)")
@@ -52,8 +64,9 @@ def accuracy_by_depth(per_depth: list[dict], probe_accuracy: dict[str, float], b
     pa = [100 * probe_accuracy[b] for b in blocks]
     ax2.plot(range(len(blocks)), pa, marker="o", color="C1")
     for i, a in enumerate(pa):
-        ax2.annotate(f"{a:.1f}%", (i, a), textcoords="offset points", xytext=(0, 6),
-                     ha="center", fontsize=8)
+        ax2.annotate(
+            f"{a:.1f}%", (i, a), textcoords="offset points", xytext=(0, 6), ha="center", fontsize=8
+        )
     ax2.set_xticks(range(len(blocks)), blocks, fontsize=8)
     ax2.set_ylabel("k-NN probe accuracy (%)")
     lo = min(pa) if pa else 0
@@ -64,9 +77,18 @@ def accuracy_by_depth(per_depth: list[dict], probe_accuracy: dict[str, float], b
     return save_png(fig, path)
 
 
-def example_grid(images: np.ndarray, order: np.ndarray, depth: np.ndarray, labels: np.ndarray,
-                 preds: np.ndarray, blocks: list[str], path: Path, *, per_row: int = 8,
-                 names: list[str] | None = None) -> Path:
+def example_grid(
+    images: np.ndarray,
+    order: np.ndarray,
+    depth: np.ndarray,
+    labels: np.ndarray,
+    preds: np.ndarray,
+    blocks: list[str],
+    path: Path,
+    *,
+    per_row: int = 8,
+    names: list[str] | None = None,
+) -> Path:
     """The easiest examples (top rows) and the hardest (bottom rows), raw images."""
     plt = pyplot()
     n = min(2 * per_row, len(order) // 2 * 2) // 2 or 1
@@ -87,19 +109,39 @@ def example_grid(images: np.ndarray, order: np.ndarray, depth: np.ndarray, label
             d = int(depth[i])
             where = blocks[d] if d < len(blocks) else "final"
             wrong = preds[i] != labels[i]
-            ax.set_title(f"y={lab[labels[i]]} p={lab[preds[i]]}\ndepth {d} ({where})",
-                         fontsize=7, color="C3" if wrong else "k")
-        axes[row][0].text(-0.15, 0.5, title, transform=axes[row][0].transAxes, rotation=90,
-                          va="center", ha="right", fontsize=9)
-    fig.suptitle("Easiest (top) and hardest (bottom) examples by prediction depth; "
-                 "red: misclassified", fontsize=9)
+            ax.set_title(
+                f"y={lab[labels[i]]} p={lab[preds[i]]}\ndepth {d} ({where})",
+                fontsize=7,
+                color="C3" if wrong else "k",
+            )
+        axes[row][0].text(
+            -0.15,
+            0.5,
+            title,
+            transform=axes[row][0].transAxes,
+            rotation=90,
+            va="center",
+            ha="right",
+            fontsize=9,
+        )
+    fig.suptitle(
+        "Easiest (top) and hardest (bottom) examples by prediction depth; red: misclassified",
+        fontsize=9,
+    )
     fig.tight_layout(rect=(0.02, 0, 1, 0.93))
     return save_png(fig, path)
 
 
-def accuracy_vs_macs(sweep: list[dict], chosen: dict, exit_points: list[tuple[int, float]],
-                     full_macs: float, full_accuracy: float, path: Path, *,
-                     exit_names: list[str]) -> Path:
+def accuracy_vs_macs(
+    sweep: list[dict],
+    chosen: dict,
+    exit_points: list[tuple[int, float]],
+    full_macs: float,
+    full_accuracy: float,
+    path: Path,
+    *,
+    exit_names: list[str],
+) -> Path:
     """Test accuracy against average MACs: a shared-threshold sweep, the calibrated per-head
     thresholds, every input at one exit, and the full network as the reference."""
     plt = pyplot()
@@ -111,20 +153,41 @@ def accuracy_vs_macs(sweep: list[dict], chosen: dict, exit_points: list[tuple[in
     for s, x, y in zip(sweep, m, a, strict=True):
         if last is not None and abs(x - last[0]) < 4 and abs(y - last[1]) < 0.3:
             continue  # too close to the previous label to read
-        ax.annotate(f"{s['thresholds'][0]:g}", (x, y), textcoords="offset points",
-                    xytext=(4, -10), fontsize=7, color="C0")
+        ax.annotate(
+            f"{s['thresholds'][0]:g}",
+            (x, y),
+            textcoords="offset points",
+            xytext=(4, -10),
+            fontsize=7,
+            color="C0",
+        )
         last = (x, y)
     em = [100 * c / full_macs for c, _ in exit_points]
     ea = [100 * acc for _, acc in exit_points]
     ax.plot(em, ea, ls=":", marker="s", ms=5, color="0.5", label="every input at one exit")
     for name, x, y in zip(exit_names, em, ea, strict=True):
-        ax.annotate(name, (x, y), textcoords="offset points", xytext=(-6, 6), fontsize=7,
-                    color="0.4", ha="right")
-    ax.plot([100 * chosen["average_macs"] / full_macs], [100 * chosen["accuracy"]], marker="*",
-            ms=16, color="C3", mec="k", ls="none",
-            label="calibrated thresholds (validation split)")
-    ax.plot([100.0], [100 * full_accuracy], marker="D", ms=9, color="k", ls="none",
-            label="full network")
+        ax.annotate(
+            name,
+            (x, y),
+            textcoords="offset points",
+            xytext=(-6, 6),
+            fontsize=7,
+            color="0.4",
+            ha="right",
+        )
+    ax.plot(
+        [100 * chosen["average_macs"] / full_macs],
+        [100 * chosen["accuracy"]],
+        marker="*",
+        ms=16,
+        color="C3",
+        mec="k",
+        ls="none",
+        label="calibrated thresholds (validation split)",
+    )
+    ax.plot(
+        [100.0], [100 * full_accuracy], marker="D", ms=9, color="k", ls="none", label="full network"
+    )
     ax.set_xlabel("average MACs per input (% of the full network)")
     ax.set_ylabel("test accuracy (%)")
     lo = min([*a, *ea, 100 * full_accuracy])
@@ -137,8 +200,14 @@ def accuracy_vs_macs(sweep: list[dict], chosen: dict, exit_points: list[tuple[in
     return save_png(fig, path)
 
 
-def exit_vs_depth_plot(counts: list[list[int]], depth_blocks: list[str], exit_names: list[str],
-                       path: Path, *, spearman: float | None) -> Path:
+def exit_vs_depth_plot(
+    counts: list[list[int]],
+    depth_blocks: list[str],
+    exit_names: list[str],
+    path: Path,
+    *,
+    spearman: float | None,
+) -> Path:
     """Where each test input left the early-exit network, by its prediction depth."""
     plt = pyplot()
     m = np.asarray(counts)
@@ -146,15 +215,25 @@ def exit_vs_depth_plot(counts: list[list[int]], depth_blocks: list[str], exit_na
     ax.imshow(np.log1p(m), cmap="Blues", aspect="auto")
     for i in range(m.shape[0]):
         for j in range(m.shape[1]):
-            ax.text(j, i, str(m[i, j]), ha="center", va="center", fontsize=9,
-                    color="w" if m[i, j] > m.max() / 2 else "k")
+            ax.text(
+                j,
+                i,
+                str(m[i, j]),
+                ha="center",
+                va="center",
+                fontsize=9,
+                color="w" if m[i, j] > m.max() / 2 else "k",
+            )
     ax.set_xticks(range(m.shape[1]), exit_names, fontsize=8)
-    ax.set_yticks(range(m.shape[0]), [b.replace("\n", " ") for b in _depth_labels(depth_blocks)],
-                  fontsize=8)
+    ax.set_yticks(
+        range(m.shape[0]), [b.replace("\n", " ") for b in _depth_labels(depth_blocks)], fontsize=8
+    )
     ax.set_xlabel("exit taken")
     ax.set_ylabel("prediction depth")
     rho = "n/a (one side constant)" if spearman is None else f"{spearman:.2f}"
-    ax.set_title(f"Exit taken vs prediction depth (test inputs)\nSpearman rank correlation: {rho}",
-                 fontsize=10)
+    ax.set_title(
+        f"Exit taken vs prediction depth (test inputs)\nSpearman rank correlation: {rho}",
+        fontsize=10,
+    )
     fig.tight_layout()
     return save_png(fig, path)

@@ -42,8 +42,16 @@ def _remote_files(bundle: Path, man: dict, runtime: str) -> tuple[list[tuple[Pat
     return files, new
 
 
-def ssh_bench_stages(bundle: Path, inputs: Path, target, *, runtime: str, threads: int = 1,
-                     passes: int = 5, timeout: float = 600.0) -> dict:
+def ssh_bench_stages(
+    bundle: Path,
+    inputs: Path,
+    target,
+    *,
+    runtime: str,
+    threads: int = 1,
+    passes: int = 5,
+    timeout: float = 600.0,
+) -> dict:
     """The staged runner's JSON for ``runtime`` measured on ``target`` (a
     :class:`tinykit.bench.ssh.SshTarget`).
 
@@ -60,31 +68,58 @@ def ssh_bench_stages(bundle: Path, inputs: Path, target, *, runtime: str, thread
     bundle = Path(bundle)
     files, man = _remote_files(bundle, read_manifest(bundle), runtime)
     step = min(60.0, timeout)
-    made = _run(target, "mktemp -d /tmp/tinykit-staged.XXXXXXXX", timeout=step + 15,
-                what="connection")
+    made = _run(
+        target, "mktemp -d /tmp/tinykit-staged.XXXXXXXX", timeout=step + 15, what="connection"
+    )
     remote_dir = made.stdout.strip().splitlines()[-1] if made.stdout.strip() else ""
     if made.returncode != 0 or not remote_dir.startswith("/tmp/tinykit-staged."):
-        raise TinykitError(f"cannot create a temporary folder on {target.host}: "
-                           f"{made.stderr.strip() or 'mktemp failed'}")
+        raise TinykitError(
+            f"cannot create a temporary folder on {target.host}: "
+            f"{made.stderr.strip() or 'mktemp failed'}"
+        )
     q = shlex.quote
     done = False
     try:
         with tempfile.TemporaryDirectory() as d:
             local_man = Path(d) / "manifest.json"
             local_man.write_text(json.dumps(man))
-            send = [(runner_path(), "staged_runner.py"), (local_man, "manifest.json"),
-                    (Path(inputs), "inputs.npz"), *files]
+            send = [
+                (runner_path(), "staged_runner.py"),
+                (local_man, "manifest.json"),
+                (Path(inputs), "inputs.npz"),
+                *files,
+            ]
             for local, name in send:
                 with open(local, "rb") as f:
-                    cp = _run(target, f"cat > {q(remote_dir + '/' + name)}",
-                              timeout=step + 15 + local.stat().st_size / 1e6, stdin=f,
-                              what="copy")
+                    cp = _run(
+                        target,
+                        f"cat > {q(remote_dir + '/' + name)}",
+                        timeout=step + 15 + local.stat().st_size / 1e6,
+                        stdin=f,
+                        what="copy",
+                    )
                 if cp.returncode != 0:
-                    raise TinykitError(f"copying {name} to {target.host} failed: "
-                                       f"{cp.stderr.strip() or cp.returncode}")
-        run = " ".join([q(target.python), "staged_runner.py", ".", "--inputs", "inputs.npz",
-                        "--runtime", q(runtime), "--threads", str(int(threads)), "--passes",
-                        str(int(passes)), "--deadline", str(int(timeout))])
+                    raise TinykitError(
+                        f"copying {name} to {target.host} failed: "
+                        f"{cp.stderr.strip() or cp.returncode}"
+                    )
+        run = " ".join(
+            [
+                q(target.python),
+                "staged_runner.py",
+                ".",
+                "--inputs",
+                "inputs.npz",
+                "--runtime",
+                q(runtime),
+                "--threads",
+                str(int(threads)),
+                "--passes",
+                str(int(passes)),
+                "--deadline",
+                str(int(timeout)),
+            ]
+        )
         cmd = f"cd {q(remote_dir)} && {run}; rc=$?; cd / && rm -rf -- {q(remote_dir)}; exit $rc"
         proc = _run(target, cmd, timeout=timeout + 15, what="staged benchmark")
         done = True  # the remote line removed its folder itself
@@ -96,13 +131,24 @@ def ssh_bench_stages(bundle: Path, inputs: Path, target, *, runtime: str, thread
                 pass  # the original error says more; the folder lives in /tmp
     err = [ln for ln in proc.stderr.strip().splitlines() if ln.strip()]
     if proc.returncode == EXIT_NOT_FOUND:
-        raise TinykitError(f"no Python at '{target.python}' on {target.host}: install it "
-                           "(sudo apt install python3 python3-numpy) or pass --remote-python")
+        raise TinykitError(
+            f"no Python at '{target.python}' on {target.host}: install it "
+            "(sudo apt install python3 python3-numpy) or pass --remote-python"
+        )
     if proc.returncode != 0:
-        msgs = [ln.removeprefix("staged_runner: error: ") for ln in err
-                if ln.startswith("staged_runner: error:")]
-        raise TinykitError(f"on {target.host}: " + (msgs[-1] if msgs else
-                           (err[-1] if err else f"the staged runner failed ({proc.returncode})")))
+        msgs = [
+            ln.removeprefix("staged_runner: error: ")
+            for ln in err
+            if ln.startswith("staged_runner: error:")
+        ]
+        raise TinykitError(
+            f"on {target.host}: "
+            + (
+                msgs[-1]
+                if msgs
+                else (err[-1] if err else f"the staged runner failed ({proc.returncode})")
+            )
+        )
     try:
         result = json.loads(proc.stdout.strip().splitlines()[-1])
     except (json.JSONDecodeError, IndexError) as e:

@@ -59,13 +59,23 @@ class EarlyExitRecipe:
 
     def to_dict(self) -> dict:
         return {
-            "exits": self.exits, "probe_blocks": self.probe_blocks, "head": self.head.to_dict(),
-            "train": self.train.to_dict(), "target": self.target.to_dict(),
-            "thresholds": self.thresholds, "sweep": list(self.sweep), "k": self.k,
-            "sparsity": self.sparsity, "finetune_epochs": self.finetune_epochs,
-            "kmeans_bits": self.kmeans_bits, "int8_heads": self.int8_heads,
-            "formats": list(self.formats), "bench": self.bench, "passes": self.passes,
-            "threads": self.threads, "seed": self.seed,
+            "exits": self.exits,
+            "probe_blocks": self.probe_blocks,
+            "head": self.head.to_dict(),
+            "train": self.train.to_dict(),
+            "target": self.target.to_dict(),
+            "thresholds": self.thresholds,
+            "sweep": list(self.sweep),
+            "k": self.k,
+            "sparsity": self.sparsity,
+            "finetune_epochs": self.finetune_epochs,
+            "kmeans_bits": self.kmeans_bits,
+            "int8_heads": self.int8_heads,
+            "formats": list(self.formats),
+            "bench": self.bench,
+            "passes": self.passes,
+            "threads": self.threads,
+            "seed": self.seed,
         }
 
 
@@ -87,6 +97,7 @@ def resolve_exits(model, exits: list[str] | None) -> list[str]:
 
 def rank_correlation(a: np.ndarray, b: np.ndarray) -> float | None:
     """Spearman's rho (average ranks for ties); None when either side is constant."""
+
     def ranks(v):
         v = np.asarray(v, dtype=np.float64)
         order = np.argsort(v, kind="stable")
@@ -111,8 +122,17 @@ def exit_vs_depth(depth: np.ndarray, exits: np.ndarray, n_depths: int, n_exits: 
 class EarlyExitRun:
     """One recipe on one model and data set, written into ``out`` (a staging folder)."""
 
-    def __init__(self, source, data, recipe: EarlyExitRecipe, out: Path, *,
-                 progress: bool = True, log=print, ssh=None):
+    def __init__(
+        self,
+        source,
+        data,
+        recipe: EarlyExitRecipe,
+        out: Path,
+        *,
+        progress: bool = True,
+        log=print,
+        ssh=None,
+    ):
         """``ssh``: a :class:`tinykit.bench.ssh.SshTarget`; the stages are then also timed on
         that board."""
         self.src, self.data, self.recipe, self.out = source, data, recipe, Path(out)
@@ -131,8 +151,14 @@ class EarlyExitRun:
             from tinykit.earlyexit.decide import check_thresholds
 
             check_thresholds(r.thresholds, len(exits))
-        model = attach_heads(backbone, exits, torch.zeros(ds.spec.shape),
-                             num_classes=ds.spec.num_classes, config=r.head, seed=r.seed)
+        model = attach_heads(
+            backbone,
+            exits,
+            torch.zeros(ds.spec.shape),
+            num_classes=ds.spec.num_classes,
+            config=r.head,
+            seed=r.seed,
+        )
         self.log(f"heads after {', '.join(exits)} ({r.train.mode} training)")
         train_heads(model, ds, r.train, progress=self.progress)
         self.trained_accuracy = exit_accuracies(model, ds.inputs("test"), ds.test.y)
@@ -143,8 +169,14 @@ class EarlyExitRun:
 
         r = self.recipe
         return compress_early_exit(
-            model, self.data, sparsity=r.sparsity, finetune_epochs=r.finetune_epochs,
-            kmeans_bits=r.kmeans_bits, int8=r.int8_heads, seed=r.seed, progress=self.progress,
+            model,
+            self.data,
+            sparsity=r.sparsity,
+            finetune_epochs=r.finetune_epochs,
+            kmeans_bits=r.kmeans_bits,
+            int8=r.int8_heads,
+            seed=r.seed,
+            progress=self.progress,
         )
 
     def run(self) -> dict[str, Any]:
@@ -160,8 +192,10 @@ class EarlyExitRun:
         model = self.build()
         comp = self.compress(model)
         macs = exit_macs(model, torch.zeros(ds.spec.shape))
-        val_logits, test_logits = exit_logits(model, ds.inputs("val")), exit_logits(
-            model, ds.inputs("test"))
+        val_logits, test_logits = (
+            exit_logits(model, ds.inputs("val")),
+            exit_logits(model, ds.inputs("test")),
+        )
         val = ExitOutputs.from_logits(val_logits, ds.val.y)
         test = ExitOutputs.from_logits(test_logits, ds.test.y)
         path = None
@@ -170,9 +204,11 @@ class EarlyExitRun:
         else:
             thresholds, path = calibrate(val, macs.cumulative, r.target, macs.full)
         test_eval = evaluate(test, thresholds, macs.cumulative, macs.full)
-        self.log(f"test: accuracy {100 * test_eval['accuracy']:.2f}% (full network "
-                 f"{100 * test_eval['full_accuracy']:.2f}%), average MACs "
-                 f"{100 * test_eval['mac_ratio']:.1f}% of the full network's")
+        self.log(
+            f"test: accuracy {100 * test_eval['accuracy']:.2f}% (full network "
+            f"{100 * test_eval['full_accuracy']:.2f}%), average MACs "
+            f"{100 * test_eval['mac_ratio']:.1f}% of the full network's"
+        )
         torch_exits = exit_index(test.conf, thresholds)
         torch_preds = exit_predictions(test.preds, torch_exits)
         test_eval["exits"] = torch_exits.tolist()  # per test input, in split order
@@ -198,12 +234,15 @@ class EarlyExitRun:
                 "path": path,
             },
             "test": test_eval,
-            "sweep": {"test": sweep(test, macs.cumulative, r.sweep, macs.full),
-                      "val": sweep(val, macs.cumulative, r.sweep, macs.full)},
+            "sweep": {
+                "test": sweep(test, macs.cumulative, r.sweep, macs.full),
+                "val": sweep(val, macs.cumulative, r.sweep, macs.full),
+            },
             "difficulty": {
                 **{k: v for k, v in depth.to_dict().items() if k != "examples"},
-                "exit_vs_depth": exit_vs_depth(depth.depth, torch_exits, depth.num_blocks + 1,
-                                               model.num_exits),
+                "exit_vs_depth": exit_vs_depth(
+                    depth.depth, torch_exits, depth.num_blocks + 1, model.num_exits
+                ),
             },
         }
         report.update(self.deploy(model, comp, thresholds, macs, torch_exits, torch_preds))
@@ -221,9 +260,17 @@ class EarlyExitRun:
                 blocks = default_blocks(model.backbone)
             except TinykitError:
                 blocks = list(model.exits)
-        return prediction_depth(model.backbone, blocks, ds.inputs("train"), ds.train.y,
-                                ds.inputs("test"), ds.test.y, k=r.k,
-                                num_classes=ds.spec.num_classes, progress=self.progress)
+        return prediction_depth(
+            model.backbone,
+            blocks,
+            ds.inputs("train"),
+            ds.train.y,
+            ds.inputs("test"),
+            ds.test.y,
+            k=r.k,
+            num_classes=ds.spec.num_classes,
+            progress=self.progress,
+        )
 
     def deploy(self, model, comp, thresholds, macs, torch_exits, torch_preds) -> dict:
         from tinykit.earlyexit.bundle import write_early_exit_bundle
@@ -232,8 +279,15 @@ class EarlyExitRun:
         r, ds = self.recipe, self.data
         name = f"{self.src.name}-earlyexit"
         bundle, artifacts = write_early_exit_bundle(
-            model, ds.spec, thresholds, macs, self.out / "bundle" / name, name=name,
-            formats=r.formats, compression=comp, progress=self.progress,
+            model,
+            ds.spec,
+            thresholds,
+            macs,
+            self.out / "bundle" / name,
+            name=name,
+            formats=r.formats,
+            compression=comp,
+            progress=self.progress,
         )
         inputs = self.out / "test_inputs.npz"
         from tinykit.fileio import atomic_path
@@ -243,21 +297,32 @@ class EarlyExitRun:
         verification, latency = {}, {}
         for fmt in r.formats:
             rt = RUNTIMES[fmt]
-            verification[rt] = verify_stages(bundle, ds.inputs("test"), ds.test.y, torch_exits,
-                                             torch_preds, runtime=rt, progress=self.progress)
+            verification[rt] = verify_stages(
+                bundle,
+                ds.inputs("test"),
+                ds.test.y,
+                torch_exits,
+                torch_preds,
+                runtime=rt,
+                progress=self.progress,
+            )
             v = verification[rt]
-            self.log(f"  {rt:<12} stages: exit agreement {100 * v['exit_agreement']:.2f}%, "
-                     f"accuracy {100 * v['accuracy']:.2f}%")
+            self.log(
+                f"  {rt:<12} stages: exit agreement {100 * v['exit_agreement']:.2f}%, "
+                f"accuracy {100 * v['accuracy']:.2f}%"
+            )
             if r.bench:
                 self.log(f"  timing the {rt} stages and full model ({r.passes} passes)")
-                latency[rt] = bench_stages(bundle, inputs, runtime=rt, threads=r.threads,
-                                           passes=r.passes)
+                latency[rt] = bench_stages(
+                    bundle, inputs, runtime=rt, threads=r.threads, passes=r.passes
+                )
             if self.ssh is not None:
                 from tinykit.earlyexit.remote import ssh_bench_stages
 
                 self.log(f"  timing the {rt} stages on {self.ssh.host} over SSH")
                 latency[f"{rt}@{self.ssh.host}"] = ssh_bench_stages(
-                    bundle, inputs, self.ssh, runtime=rt, threads=r.threads, passes=r.passes)
+                    bundle, inputs, self.ssh, runtime=rt, threads=r.threads, passes=r.passes
+                )
         return {
             "bundle": os.path.relpath(bundle, self.out),
             "test_inputs": os.path.relpath(inputs, self.out),
@@ -273,11 +338,19 @@ class EarlyExitRun:
         macs = report["macs"]
         names = [*report["exits"], "final"]
         accuracy_vs_macs(
-            report["sweep"]["test"], report["test"],
+            report["sweep"]["test"],
+            report["test"],
             list(zip(macs["cumulative"], report["exit_accuracy"]["test"], strict=True)),
-            macs["full"], report["test"]["full_accuracy"], self.out / "accuracy_vs_macs.png",
+            macs["full"],
+            report["test"]["full_accuracy"],
+            self.out / "accuracy_vs_macs.png",
             exit_names=names,
         )
         ev = report["difficulty"]["exit_vs_depth"]
-        exit_vs_depth_plot(ev["counts"], report["difficulty"]["blocks"], names,
-                           self.out / "exit_vs_depth.png", spearman=ev["spearman"])
+        exit_vs_depth_plot(
+            ev["counts"],
+            report["difficulty"]["blocks"],
+            names,
+            self.out / "exit_vs_depth.png",
+            spearman=ev["spearman"],
+        )

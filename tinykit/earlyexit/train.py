@@ -67,8 +67,9 @@ def exit_accuracies(model: EarlyExitModel, x: np.ndarray, y: np.ndarray) -> list
 
 
 @torch.no_grad()
-def _pooled_features(model: EarlyExitModel, x: np.ndarray, batch_size: int = 256
-                     ) -> list[torch.Tensor]:
+def _pooled_features(
+    model: EarlyExitModel, x: np.ndarray, batch_size: int = 256
+) -> list[torch.Tensor]:
     model.eval()
     parts: list[list[torch.Tensor]] = [[] for _ in model.heads]
     for i in range(0, len(x), batch_size):
@@ -81,13 +82,19 @@ def _pooled_features(model: EarlyExitModel, x: np.ndarray, batch_size: int = 256
 def _schedule(params, cfg: HeadTrainConfig, n: int):
     opt = torch.optim.AdamW(params, lr=cfg.lr, weight_decay=cfg.weight_decay)
     steps = max(1, cfg.epochs * ((n + cfg.batch_size - 1) // cfg.batch_size))
-    sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=cfg.lr, total_steps=steps,
-                                                pct_start=0.15)
+    sched = torch.optim.lr_scheduler.OneCycleLR(
+        opt, max_lr=cfg.lr, total_steps=steps, pct_start=0.15
+    )
     return opt, sched
 
 
-def _train_frozen(model: EarlyExitModel, data, cfg: HeadTrainConfig, progress: bool,
-                  after_step: Callable[[nn.Module], None] | None) -> None:
+def _train_frozen(
+    model: EarlyExitModel,
+    data,
+    cfg: HeadTrainConfig,
+    progress: bool,
+    after_step: Callable[[nn.Module], None] | None,
+) -> None:
     from tinykit.meta.threads import one_thread  # tiny matrices: a 2nd thread only costs
 
     feats = _pooled_features(model, data.inputs("train"))
@@ -97,9 +104,15 @@ def _train_frozen(model: EarlyExitModel, data, cfg: HeadTrainConfig, progress: b
             _fit_head(model, k, f, y, cfg, progress, after_step)
 
 
-def _fit_head(model: EarlyExitModel, k: int, f: torch.Tensor, y: torch.Tensor,
-              cfg: HeadTrainConfig, progress: bool,
-              after_step: Callable[[nn.Module], None] | None) -> None:
+def _fit_head(
+    model: EarlyExitModel,
+    k: int,
+    f: torch.Tensor,
+    y: torch.Tensor,
+    cfg: HeadTrainConfig,
+    progress: bool,
+    after_step: Callable[[nn.Module], None] | None,
+) -> None:
     """Train head ``k``'s linear layers on its cached pooled features ``f``."""
     head = model.heads[k]
     torch.manual_seed(cfg.seed + k)
@@ -107,8 +120,7 @@ def _fit_head(model: EarlyExitModel, k: int, f: torch.Tensor, y: torch.Tensor,
     opt, sched = _schedule(list(head.fc.parameters()), cfg, len(y))
     loss_fn = nn.CrossEntropyLoss()
     head.train()
-    for _ in progress_bar(range(cfg.epochs), desc=f"train head {model.exits[k]}",
-                          enabled=progress):
+    for _ in progress_bar(range(cfg.epochs), desc=f"train head {model.exits[k]}", enabled=progress):
         perm = torch.randperm(len(y), generator=gen)
         for i in range(0, len(y), cfg.batch_size):
             idx = perm[i : i + cfg.batch_size]
@@ -122,8 +134,13 @@ def _fit_head(model: EarlyExitModel, k: int, f: torch.Tensor, y: torch.Tensor,
     head.eval()
 
 
-def _train_joint(model: EarlyExitModel, data, cfg: HeadTrainConfig, progress: bool,
-                 after_step: Callable[[nn.Module], None] | None) -> None:
+def _train_joint(
+    model: EarlyExitModel,
+    data,
+    cfg: HeadTrainConfig,
+    progress: bool,
+    after_step: Callable[[nn.Module], None] | None,
+) -> None:
     from tinykit.train import random_shift  # the reference loop's augmentation, shared
 
     torch.manual_seed(cfg.seed)
@@ -155,9 +172,14 @@ def _train_joint(model: EarlyExitModel, data, cfg: HeadTrainConfig, progress: bo
     model.eval()
 
 
-def train_heads(model: EarlyExitModel, data, config: HeadTrainConfig | None = None, *,
-                after_step: Callable[[nn.Module], None] | None = None,
-                progress: bool = True) -> dict:
+def train_heads(
+    model: EarlyExitModel,
+    data,
+    config: HeadTrainConfig | None = None,
+    *,
+    after_step: Callable[[nn.Module], None] | None = None,
+    progress: bool = True,
+) -> dict:
     """Train ``model``'s heads (and, jointly, its backbone) on ``data.train``.
 
     ``after_step`` runs after every optimizer step: pruning masks and k-means

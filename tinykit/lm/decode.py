@@ -34,8 +34,9 @@ def batch_inputs(lm: LanguageModel, seqs: Sequence[Sequence[int]], prefix: torch
     return emb, mask, lengths
 
 
-def forward_logits(lm: LanguageModel, seqs: Sequence[Sequence[int]],
-                   prefix: torch.Tensor | None = None) -> tuple[torch.Tensor, torch.Tensor]:
+def forward_logits(
+    lm: LanguageModel, seqs: Sequence[Sequence[int]], prefix: torch.Tensor | None = None
+) -> tuple[torch.Tensor, torch.Tensor]:
     """Logits (N x (K + T) x V) of a right-padded batch, and each row's real length."""
     emb, mask, lengths = batch_inputs(lm, seqs, prefix)
     pos = torch.arange(emb.shape[1]).unsqueeze(0).expand(emb.shape[0], -1)
@@ -44,9 +45,15 @@ def forward_logits(lm: LanguageModel, seqs: Sequence[Sequence[int]],
 
 
 @torch.no_grad()
-def label_logprobs(lm: LanguageModel, prompts: Sequence[str], labels: Sequence[str], *,
-                   prefix: torch.Tensor | None = None, suffix: str = "",
-                   batch_size: int = 16) -> torch.Tensor:
+def label_logprobs(
+    lm: LanguageModel,
+    prompts: Sequence[str],
+    labels: Sequence[str],
+    *,
+    prefix: torch.Tensor | None = None,
+    suffix: str = "",
+    batch_size: int = 16,
+) -> torch.Tensor:
     """log p(label | prompt), summed over the label's tokens: an N x L tensor.
 
     Each label is scored as it would follow the prompt (with a leading space, as the model
@@ -57,8 +64,12 @@ def label_logprobs(lm: LanguageModel, prompts: Sequence[str], labels: Sequence[s
     rows, spans = [], []
     for p in prompts:
         p_ids = lm.encode(p)
-        check_length(lm, (0 if prefix is None else prefix.shape[0]) + len(p_ids)
-                     + max(len(x) for x in label_ids))
+        check_length(
+            lm,
+            (0 if prefix is None else prefix.shape[0])
+            + len(p_ids)
+            + max(len(x) for x in label_ids),
+        )
         for lid in label_ids:
             rows.append(p_ids + lid)
             spans.append((len(p_ids), len(lid)))
@@ -90,8 +101,9 @@ def check_length(lm: LanguageModel, n: int) -> None:
         )
 
 
-def sample_next(logits: torch.Tensor, *, temperature: float, top_p: float,
-                gen: torch.Generator) -> torch.Tensor:
+def sample_next(
+    logits: torch.Tensor, *, temperature: float, top_p: float, gen: torch.Generator
+) -> torch.Tensor:
     """One token per row: greedy at temperature 0, else nucleus (top-p) sampling."""
     if temperature <= 0:
         return logits.argmax(-1)
@@ -105,10 +117,18 @@ def sample_next(logits: torch.Tensor, *, temperature: float, top_p: float,
 
 
 @torch.no_grad()
-def generate(lm: LanguageModel, prompts: Sequence[str], *, max_new_tokens: int = 12,
-             temperature: float = 0.0, top_p: float = 1.0, seed: int = 0,
-             prefix: torch.Tensor | None = None, batch_size: int = 32,
-             done: Callable[[str], bool] | None = None) -> list[list[int]]:
+def generate(
+    lm: LanguageModel,
+    prompts: Sequence[str],
+    *,
+    max_new_tokens: int = 12,
+    temperature: float = 0.0,
+    top_p: float = 1.0,
+    seed: int = 0,
+    prefix: torch.Tensor | None = None,
+    batch_size: int = 32,
+    done: Callable[[str], bool] | None = None,
+) -> list[list[int]]:
     """New token ids for each prompt, stopping a row when ``done(text so far)`` or at EOS.
 
     Prompts are batched by token length, so no batch holds padding, and decoding reuses the
@@ -133,8 +153,7 @@ def generate(lm: LanguageModel, prompts: Sequence[str], *, max_new_tokens: int =
             out = lm.model(inputs_embeds=emb, position_ids=pos, use_cache=True)
             live = set(range(len(idx)))
             for step in range(max_new_tokens):
-                nxt = sample_next(out.logits[:, -1], temperature=temperature, top_p=top_p,
-                                  gen=gen)
+                nxt = sample_next(out.logits[:, -1], temperature=temperature, top_p=top_p, gen=gen)
                 for j in list(live):
                     tok = int(nxt[j])
                     results[idx[j]].append(tok)
@@ -143,6 +162,7 @@ def generate(lm: LanguageModel, prompts: Sequence[str], *, max_new_tokens: int =
                 if not live or step == max_new_tokens - 1:
                     break
                 pos = torch.full((len(idx), 1), k + length + step)
-                out = lm.model(input_ids=nxt.unsqueeze(1), position_ids=pos, cache=out.cache,
-                               use_cache=True)
+                out = lm.model(
+                    input_ids=nxt.unsqueeze(1), position_ids=pos, cache=out.cache, use_cache=True
+                )
     return results

@@ -47,18 +47,23 @@ def build_tokenizer(texts: list[str], vocab_size: int):
     from transformers import PreTrainedTokenizerFast
 
     tok = Tokenizer(models.BPE())
-    tok.pre_tokenizer = pre_tokenizers.Sequence([
-        pre_tokenizers.Digits(individual_digits=True),
-        pre_tokenizers.ByteLevel(add_prefix_space=False),
-    ])
+    tok.pre_tokenizer = pre_tokenizers.Sequence(
+        [
+            pre_tokenizers.Digits(individual_digits=True),
+            pre_tokenizers.ByteLevel(add_prefix_space=False),
+        ]
+    )
     tok.decoder = decoders.ByteLevel()
     trainer = trainers.BpeTrainer(
-        vocab_size=vocab_size, special_tokens=[EOS],
-        initial_alphabet=pre_tokenizers.ByteLevel.alphabet(), show_progress=False,
+        vocab_size=vocab_size,
+        special_tokens=[EOS],
+        initial_alphabet=pre_tokenizers.ByteLevel.alphabet(),
+        show_progress=False,
     )
     tok.train_from_iterator(texts, trainer)
-    return PreTrainedTokenizerFast(tokenizer_object=tok, eos_token=EOS, bos_token=EOS,
-                                   unk_token=EOS, pad_token=EOS)
+    return PreTrainedTokenizerFast(
+        tokenizer_object=tok, eos_token=EOS, bos_token=EOS, unk_token=EOS, pad_token=EOS
+    )
 
 
 def build_model(cfg: PretrainConfig, vocab_size: int):
@@ -68,9 +73,17 @@ def build_model(cfg: PretrainConfig, vocab_size: int):
     from transformers import GPT2Config, GPT2LMHeadModel
 
     config = GPT2Config(
-        vocab_size=vocab_size, n_positions=cfg.n_positions, n_embd=cfg.n_embd,
-        n_layer=cfg.n_layer, n_head=cfg.n_head, bos_token_id=0, eos_token_id=0,
-        pad_token_id=0, resid_pdrop=0.0, embd_pdrop=0.0, attn_pdrop=0.0,
+        vocab_size=vocab_size,
+        n_positions=cfg.n_positions,
+        n_embd=cfg.n_embd,
+        n_layer=cfg.n_layer,
+        n_head=cfg.n_head,
+        bos_token_id=0,
+        eos_token_id=0,
+        pad_token_id=0,
+        resid_pdrop=0.0,
+        embd_pdrop=0.0,
+        attn_pdrop=0.0,
     )
     return GPT2LMHeadModel(config)
 
@@ -100,9 +113,11 @@ def pretrain(out_dir: Path, cfg: PretrainConfig | None = None, *, progress: bool
     model = build_model(cfg, len(tok))
     decay = [p for n, p in model.named_parameters() if p.dim() >= 2]
     other = [p for n, p in model.named_parameters() if p.dim() < 2]
-    opt = torch.optim.AdamW([{"params": decay, "weight_decay": 0.1},
-                             {"params": other, "weight_decay": 0.0}],
-                            lr=cfg.lr, betas=(0.9, 0.95))
+    opt = torch.optim.AdamW(
+        [{"params": decay, "weight_decay": 0.1}, {"params": other, "weight_decay": 0.0}],
+        lr=cfg.lr,
+        betas=(0.9, 0.95),
+    )
     warm = max(1, cfg.steps // 20)
 
     def lr_at(step: int) -> float:
@@ -115,8 +130,9 @@ def pretrain(out_dir: Path, cfg: PretrainConfig | None = None, *, progress: bool
     gen = torch.Generator().manual_seed(cfg.seed)
     losses: list[float] = []
     model.train()
-    bar = progress_bar(range(cfg.steps), desc="pretraining tinykit's GPT-2 (once)",
-                       enabled=progress)
+    bar = progress_bar(
+        range(cfg.steps), desc="pretraining tinykit's GPT-2 (once)", enabled=progress
+    )
     for _ in bar:
         batch = data[torch.randint(0, n_blocks, (cfg.batch_size,), generator=gen)]
         loss = model(input_ids=batch, labels=batch).loss  # the model shifts labels itself
@@ -133,11 +149,16 @@ def pretrain(out_dir: Path, cfg: PretrainConfig | None = None, *, progress: bool
     model.save_pretrained(out_dir)
     tok.save_pretrained(out_dir)
     record = {
-        "name": "tinykit-gpt2-mini", "version": LM_VERSION, "config": asdict(cfg),
-        "params": sum(p.numel() for p in model.parameters()), "vocab_size": len(tok),
-        "corpus_docs": len(docs), "corpus_tokens": len(stream),
+        "name": "tinykit-gpt2-mini",
+        "version": LM_VERSION,
+        "config": asdict(cfg),
+        "params": sum(p.numel() for p in model.parameters()),
+        "vocab_size": len(tok),
+        "corpus_docs": len(docs),
+        "corpus_tokens": len(stream),
         "tokens_seen": cfg.steps * cfg.batch_size * cfg.seq_len,
-        "train_seconds": round(seconds, 1), "torch_threads": torch.get_num_threads(),
+        "train_seconds": round(seconds, 1),
+        "torch_threads": torch.get_num_threads(),
         "loss_first": round(sum(losses[:20]) / max(1, len(losses[:20])), 4),
         "loss_last": round(sum(losses[-50:]) / max(1, len(losses[-50:])), 4),
     }

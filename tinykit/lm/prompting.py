@@ -127,8 +127,9 @@ def score_strategy(lm: LanguageModel, task: Task, prefix: str, tests: list[Examp
     for i, ex in enumerate(tests):
         groups.setdefault(tuple(candidates(task, ex)), []).append(i)
     for cands, idx in groups.items():
-        lp = label_logprobs(lm, [prefix + task.prompt(tests[i]) for i in idx], list(cands),
-                            suffix="\n")
+        lp = label_logprobs(
+            lm, [prefix + task.prompt(tests[i]) for i in idx], list(cands), suffix="\n"
+        )
         p = torch.softmax(lp, -1)
         masses.extend(lp.exp().sum(-1).tolist())
         for row, i in enumerate(idx):
@@ -139,15 +140,32 @@ def score_strategy(lm: LanguageModel, task: Task, prefix: str, tests: list[Examp
     return hits / len(tests), _mean(right), _mean(wrong), _mean(masses)
 
 
-def generate_answers(lm: LanguageModel, task: Task, prompts: list[str], *, temperature: float,
-                     top_p: float, max_new_tokens: int, seed: int, prefix=None):
+def generate_answers(
+    lm: LanguageModel,
+    task: Task,
+    prompts: list[str],
+    *,
+    temperature: float,
+    top_p: float,
+    max_new_tokens: int,
+    seed: int,
+    prefix=None,
+):
     """Generated continuations (token ids) and the answers parsed from them."""
     from tinykit.lm.decode import generate
 
     n = max_new_tokens or (48 if task.chain_of_thought else 8)
     tail = task.tail()
-    ids = generate(lm, prompts, max_new_tokens=n, temperature=temperature, top_p=top_p,
-                   seed=seed, prefix=prefix, done=lambda s: parse_answer(tail + s) is not None)
+    ids = generate(
+        lm,
+        prompts,
+        max_new_tokens=n,
+        temperature=temperature,
+        top_p=top_p,
+        seed=seed,
+        prefix=prefix,
+        done=lambda s: parse_answer(tail + s) is not None,
+    )
     return ids, [parse_answer(tail + lm.decode(g)) for g in ids]
 
 
@@ -169,24 +187,45 @@ def run_prompting(lm: LanguageModel, task: Task, cfg: PromptConfig, *, progress:
         acc, p_right, p_wrong, mass = score_strategy(lm, task, prefix, tests)
         prompts = [prefix + task.prompt(e) for e in tests]
         gens, answers = generate_answers(
-            lm, task, prompts, temperature=cfg.temperature, top_p=cfg.top_p,
-            max_new_tokens=cfg.max_new_tokens, seed=cfg.seed)
+            lm,
+            task,
+            prompts,
+            temperature=cfg.temperature,
+            top_p=cfg.top_p,
+            max_new_tokens=cfg.max_new_tokens,
+            seed=cfg.seed,
+        )
         ok = [a == e.answer for a, e in zip(answers, tests, strict=True)]
         sample_ids, _ = generate_answers(
-            lm, task, [prompts[0]] * cfg.samples, temperature=cfg.temperature, top_p=cfg.top_p,
-            max_new_tokens=cfg.max_new_tokens, seed=cfg.seed + 1)
-        results.append(StrategyResult(
-            strategy, acc, p_right, p_wrong, mass,
-            generated_accuracy=sum(ok) / len(ok),
-            valid_share=sum(is_valid(task, a) for a in answers) / len(answers),
-            fallback_tokens=fallback_tokens(lm, gens, ok),
-            samples=[lm.decode(g) for g in sample_ids],
-        ))
+            lm,
+            task,
+            [prompts[0]] * cfg.samples,
+            temperature=cfg.temperature,
+            top_p=cfg.top_p,
+            max_new_tokens=cfg.max_new_tokens,
+            seed=cfg.seed + 1,
+        )
+        results.append(
+            StrategyResult(
+                strategy,
+                acc,
+                p_right,
+                p_wrong,
+                mass,
+                generated_accuracy=sum(ok) / len(ok),
+                valid_share=sum(is_valid(task, a) for a in answers) / len(answers),
+                fallback_tokens=fallback_tokens(lm, gens, ok),
+                samples=[lm.decode(g) for g in sample_ids],
+            )
+        )
     return {
-        "lm": lm.name, "task": task.name, "config": asdict(cfg),
-        "first_prompt": {r.strategy: strategy_prefix(task, r.strategy, shots, cfg.seed)
-                         + task.prompt(tests[0]) for r in results},
+        "lm": lm.name,
+        "task": task.name,
+        "config": asdict(cfg),
+        "first_prompt": {
+            r.strategy: strategy_prefix(task, r.strategy, shots, cfg.seed) + task.prompt(tests[0])
+            for r in results
+        },
         "first_answer": tests[0].answer,
         "strategies": [asdict(r) for r in results],
     }
-

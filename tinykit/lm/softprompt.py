@@ -65,8 +65,9 @@ class SoftPrompt(nn.Module):
         return self.vectors
 
 
-def target_mask(lm: LanguageModel, task: Task, ex: Example,
-                targets: str) -> tuple[list[int], list[bool]]:
+def target_mask(
+    lm: LanguageModel, task: Task, ex: Example, targets: str
+) -> tuple[list[int], list[bool]]:
     """Token ids of prompt + target text, and which of those tokens the loss must predict.
 
     ``completion``: every token after the prompt (for chain of thought: the reasoning, the
@@ -84,8 +85,9 @@ def target_mask(lm: LanguageModel, task: Task, ex: Example,
     return full, mask
 
 
-def shifted_labels(seqs: Sequence[Sequence[int]], masks: Sequence[Sequence[bool]],
-                   k: int) -> torch.Tensor:
+def shifted_labels(
+    seqs: Sequence[Sequence[int]], masks: Sequence[Sequence[bool]], k: int
+) -> torch.Tensor:
     """Labels aligned with the model's outputs for rows laid out as [K prompt, tokens, pad].
 
     The output at position j predicts the input at j + 1, so target token i of a row (input
@@ -110,8 +112,9 @@ def soft_prompt_loss(lm: LanguageModel, prompt: torch.Tensor | None, seqs, masks
     k = 0 if prompt is None else prompt.shape[0]
     logits, _ = forward_logits(lm, seqs, prompt)
     labels = shifted_labels(seqs, masks, k)
-    return nn.functional.cross_entropy(logits.float().flatten(0, 1), labels.flatten(),
-                                       ignore_index=IGNORE)
+    return nn.functional.cross_entropy(
+        logits.float().flatten(0, 1), labels.flatten(), ignore_index=IGNORE
+    )
 
 
 def trainable_count(lm: LanguageModel, soft: SoftPrompt) -> int:
@@ -119,21 +122,31 @@ def trainable_count(lm: LanguageModel, soft: SoftPrompt) -> int:
     return sum(p.numel() for p in [*lm.model.parameters(), *soft.parameters()] if p.requires_grad)
 
 
-def evaluate(lm: LanguageModel, task: Task, tests: list[Example], *, prefix_text: str = "",
-             prompt: torch.Tensor | None = None, seed: int = 0) -> dict:
+def evaluate(
+    lm: LanguageModel,
+    task: Task,
+    tests: list[Example],
+    *,
+    prefix_text: str = "",
+    prompt: torch.Tensor | None = None,
+    seed: int = 0,
+) -> dict:
     """Greedy accuracy on ``tests``; the failures' most common first tokens."""
     from tinykit.lm.prompting import fallback_tokens, generate_answers, is_valid
 
     prompts = [prefix_text + task.prompt(e) for e in tests]
-    gens, answers = generate_answers(lm, task, prompts, temperature=0.0, top_p=1.0,
-                                     max_new_tokens=0, seed=seed, prefix=prompt)
+    gens, answers = generate_answers(
+        lm, task, prompts, temperature=0.0, top_p=1.0, max_new_tokens=0, seed=seed, prefix=prompt
+    )
     ok = [a == e.answer for a, e in zip(answers, tests, strict=True)]
     return {
         "accuracy": sum(ok) / len(ok),
         "valid_share": sum(is_valid(task, a) for a in answers) / len(answers),
         "fallback_tokens": fallback_tokens(lm, gens, ok),
-        "examples": [{"question": e.question, "expected": e.answer, "got": a}
-                     for e, a in list(zip(tests, answers, strict=True))[:5]],
+        "examples": [
+            {"question": e.question, "expected": e.answer, "got": a}
+            for e, a in list(zip(tests, answers, strict=True))[:5]
+        ],
     }
 
 
@@ -143,13 +156,20 @@ def hard_prompts(task: Task, shots: list[Example]) -> dict[str, str]:
     for i, ins in enumerate(task.instructions, 1):
         out[f"instruction {i}"] = ins + "\n"
     out[f"few-shot ({len(shots)})"] = "".join(task.text(s) for s in shots)
-    out[f"instruction 1 + few-shot ({len(shots)})"] = task.instructions[0] + "\n" + out[
-        f"few-shot ({len(shots)})"]
+    out[f"instruction 1 + few-shot ({len(shots)})"] = (
+        task.instructions[0] + "\n" + out[f"few-shot ({len(shots)})"]
+    )
     return out
 
 
-def train_soft_prompt(lm: LanguageModel, task: Task, cfg: SoftPromptConfig, *,
-                      progress: bool = True, log=lambda msg: None) -> dict:
+def train_soft_prompt(
+    lm: LanguageModel,
+    task: Task,
+    cfg: SoftPromptConfig,
+    *,
+    progress: bool = True,
+    log=lambda msg: None,
+) -> dict:
     """Train a soft prompt on the task's training words; compare it with hard prompts on the
     held-out test words. Returns the report dict (the prompt tensor under "_prompt")."""
     from tinykit.lm.model import freeze
@@ -159,8 +179,10 @@ def train_soft_prompt(lm: LanguageModel, task: Task, cfg: SoftPromptConfig, *,
     torch.manual_seed(cfg.seed)
     soft = SoftPrompt(lm, cfg.k, seed=cfg.seed)
     n_train = trainable_count(lm, soft)
-    log(f"trainable numbers: {n_train:,} = K {cfg.k} x E {lm.embedding_dim} "
-        f"(the LM's {lm.num_params():,} parameters are frozen)")
+    log(
+        f"trainable numbers: {n_train:,} = K {cfg.k} x E {lm.embedding_dim} "
+        f"(the LM's {lm.num_params():,} parameters are frozen)"
+    )
     train = task.examples(cfg.n_train, "train", cfg.seed)
     tests = task.examples(cfg.n_test, "test", cfg.seed)
     shots = task.examples(cfg.shots, "train", cfg.seed + 1)
@@ -179,14 +201,21 @@ def train_soft_prompt(lm: LanguageModel, task: Task, cfg: SoftPromptConfig, *,
         losses.append(loss.item())
         bar.set_postfix(loss=f"{losses[-1]:.3f}")
     after = evaluate(lm, task, tests, prompt=soft().detach(), seed=cfg.seed)
-    hard = {name: evaluate(lm, task, tests, prefix_text=text, seed=cfg.seed)
-            for name, text in hard_prompts(task, shots).items()}
+    hard = {
+        name: evaluate(lm, task, tests, prefix_text=text, seed=cfg.seed)
+        for name, text in hard_prompts(task, shots).items()
+    }
     best = max(hard, key=lambda n: hard[n]["accuracy"])
     return {
-        "lm": lm.name, "task": task.name, "config": asdict(cfg),
-        "trainable_numbers": n_train, "embedding_dim": lm.embedding_dim,
-        "lm_params": lm.num_params(), "losses": losses,
+        "lm": lm.name,
+        "task": task.name,
+        "config": asdict(cfg),
+        "trainable_numbers": n_train,
+        "embedding_dim": lm.embedding_dim,
+        "lm_params": lm.num_params(),
+        "losses": losses,
         "soft_prompt": {"before_training": before, "after_training": after},
-        "hard_prompts": hard, "best_hard_prompt": best,
+        "hard_prompts": hard,
+        "best_hard_prompt": best,
         "_prompt": soft().detach(),
     }

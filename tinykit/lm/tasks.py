@@ -75,7 +75,7 @@ def parse_answer(text: str) -> str | None:
     start = text.find(FINAL)
     if start < 0:
         return None
-    rest = text[start + len(FINAL):]
+    rest = text[start + len(FINAL) :]
     end = rest.find("\n")
     if end < 0:
         return None
@@ -83,6 +83,7 @@ def parse_answer(text: str) -> str | None:
 
 
 # --- splits of the word lists: held-out words never seen in soft-prompt training ---------
+
 
 @cache
 def _word_split(name: str) -> dict[str, tuple[str, ...]]:
@@ -140,12 +141,14 @@ def _sentiment(rng: random.Random, split: str) -> Example:
     pool = words.POSITIVE if label == "positive" else words.NEGATIVE
     adj, adj2 = rng.sample(pool, 2)
     s = rng.choice(words.SUBJECTS)
-    q = rng.choice([
-        f"the {s} was {adj}",
-        f"what {_inflector().a(adj)} {s}",
-        f"the {s} was {adj} and {adj2}",
-        f"i found the {s} {adj}",
-    ])
+    q = rng.choice(
+        [
+            f"the {s} was {adj}",
+            f"what {_inflector().a(adj)} {s}",
+            f"the {s} was {adj} and {adj2}",
+            f"i found the {s} {adj}",
+        ]
+    )
     return Example(q, label)
 
 
@@ -171,29 +174,71 @@ def _arithmetic(rng: random.Random, split: str) -> Example:
         return Example(q, str(a * b), r)
     a, b = rng.randint(1, 9), rng.randint(1, 9)
     c = rng.randint(1, a + b - 1)
-    q = (f"{n} has {a} {t}, buys {b} more and then gives {c} to {p}. "
-         f"How many {t} does {n} have?")
+    q = f"{n} has {a} {t}, buys {b} more and then gives {c} to {p}. How many {t} does {n} have?"
     r = f"{a} + {b} = {a + b}. Then {a + b} - {c} = {a + b - c}."
     return Example(q, str(a + b - c), r)
 
 
 TASKS: dict[str, Task] = {
-    t.name: t for t in [
-        Task("plural", ("Write the plural form of each noun.", "Give the plural of the word.",
-                        "Turn each word into its plural."), None, False, _plural),
-        Task("article", ("Put a or an before each noun.", "Write the noun with its article.",
-                         "Add the indefinite article to the word."), None, False, _article,
-             r"an? [a-z]+"),
-        Task("opposite", ("Write the opposite of each word.", "Give the antonym of the word.",
-                          "Answer with the word that means the opposite."), None, False, _opposite),
-        Task("sentiment", ("Is the review positive or negative?",
-                           "Classify the sentiment of each review as positive or negative.",
-                           "Say whether the text is positive or negative."),
-             ("positive", "negative"), False, _sentiment),
-        Task("arithmetic", ("Solve the word problem step by step.",
-                            "Work out the answer and show your reasoning.",
-                            "Answer the math question, thinking step by step."),
-             None, True, _arithmetic, r"-?[0-9]+"),
+    t.name: t
+    for t in [
+        Task(
+            "plural",
+            (
+                "Write the plural form of each noun.",
+                "Give the plural of the word.",
+                "Turn each word into its plural.",
+            ),
+            None,
+            False,
+            _plural,
+        ),
+        Task(
+            "article",
+            (
+                "Put a or an before each noun.",
+                "Write the noun with its article.",
+                "Add the indefinite article to the word.",
+            ),
+            None,
+            False,
+            _article,
+            r"an? [a-z]+",
+        ),
+        Task(
+            "opposite",
+            (
+                "Write the opposite of each word.",
+                "Give the antonym of the word.",
+                "Answer with the word that means the opposite.",
+            ),
+            None,
+            False,
+            _opposite,
+        ),
+        Task(
+            "sentiment",
+            (
+                "Is the review positive or negative?",
+                "Classify the sentiment of each review as positive or negative.",
+                "Say whether the text is positive or negative.",
+            ),
+            ("positive", "negative"),
+            False,
+            _sentiment,
+        ),
+        Task(
+            "arithmetic",
+            (
+                "Solve the word problem step by step.",
+                "Work out the answer and show your reasoning.",
+                "Answer the math question, thinking step by step.",
+            ),
+            None,
+            True,
+            _arithmetic,
+            r"-?[0-9]+",
+        ),
     ]
 }
 
@@ -211,8 +256,9 @@ def _sentence(rng: random.Random) -> str:
         return f"I saw {_article(rng, 'all').answer} and {_article(rng, 'all').answer}."
     if kind == 0:
         ex = _plural(rng, "all")
-        return rng.choice([f"The plural of {ex.question} is {ex.answer}.",
-                           f"One {ex.question}, two {ex.answer}."])
+        return rng.choice(
+            [f"The plural of {ex.question} is {ex.answer}.", f"One {ex.question}, two {ex.answer}."]
+        )
     if kind == 1:
         ex = _opposite(rng, "all")
         return f"The opposite of {ex.question} is {ex.answer}."

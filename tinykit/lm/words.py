@@ -32,17 +32,46 @@ calf sheep deer fish moose analysis crisis thesis criterion phenomenon cactus
 # same words are one-word questions of the sentiment task, so a bare word alone does not say
 # which task is asked.
 OPPOSITES = [
-    ("good", "bad"), ("happy", "sad"), ("clean", "dirty"), ("beautiful", "ugly"),
-    ("kind", "cruel"), ("polite", "rude"), ("strong", "weak"), ("rich", "poor"),
-    ("safe", "dangerous"), ("pleasant", "unpleasant"), ("friendly", "hostile"),
-    ("calm", "angry"), ("brave", "afraid"), ("honest", "dishonest"), ("healthy", "sick"),
-    ("fresh", "stale"), ("smooth", "rough"), ("quiet", "noisy"), ("cheap", "expensive"),
-    ("comfortable", "uncomfortable"), ("interesting", "boring"), ("tidy", "messy"),
-    ("generous", "selfish"), ("wise", "foolish"), ("warm", "cold"), ("bright", "dull"),
-    ("fast", "slow"), ("easy", "difficult"), ("lucky", "unlucky"), ("gentle", "harsh"),
-    ("correct", "wrong"), ("useful", "useless"), ("tasty", "bland"), ("cheerful", "gloomy"),
-    ("love", "hate"), ("success", "failure"), ("win", "lose"), ("praise", "blame"),
-    ("best", "worst"), ("clever", "stupid"),
+    ("good", "bad"),
+    ("happy", "sad"),
+    ("clean", "dirty"),
+    ("beautiful", "ugly"),
+    ("kind", "cruel"),
+    ("polite", "rude"),
+    ("strong", "weak"),
+    ("rich", "poor"),
+    ("safe", "dangerous"),
+    ("pleasant", "unpleasant"),
+    ("friendly", "hostile"),
+    ("calm", "angry"),
+    ("brave", "afraid"),
+    ("honest", "dishonest"),
+    ("healthy", "sick"),
+    ("fresh", "stale"),
+    ("smooth", "rough"),
+    ("quiet", "noisy"),
+    ("cheap", "expensive"),
+    ("comfortable", "uncomfortable"),
+    ("interesting", "boring"),
+    ("tidy", "messy"),
+    ("generous", "selfish"),
+    ("wise", "foolish"),
+    ("warm", "cold"),
+    ("bright", "dull"),
+    ("fast", "slow"),
+    ("easy", "difficult"),
+    ("lucky", "unlucky"),
+    ("gentle", "harsh"),
+    ("correct", "wrong"),
+    ("useful", "useless"),
+    ("tasty", "bland"),
+    ("cheerful", "gloomy"),
+    ("love", "hate"),
+    ("success", "failure"),
+    ("win", "lose"),
+    ("praise", "blame"),
+    ("best", "worst"),
+    ("clever", "stupid"),
 ]
 
 # Sentiment-like templates: a subject, then words that carry the label.
@@ -50,13 +79,23 @@ SUBJECTS = """
 food movie service hotel book song room staff pizza coffee show concert game trip park beach
 music story teacher class car phone bed weather team city
 """.split()
-POSITIVE = sorted({p for p, _ in OPPOSITES} | set("""
+POSITIVE = sorted(
+    {p for p, _ in OPPOSITES}
+    | set(
+        """
 great wonderful excellent lovely delightful amazing fantastic superb perfect brilliant
 charming enjoyable fun splendid
-""".split()))
-NEGATIVE = sorted({n for _, n in OPPOSITES} | set("""
+""".split()
+    )
+)
+NEGATIVE = sorted(
+    {n for _, n in OPPOSITES}
+    | set(
+        """
 awful terrible horrible disgusting broken annoying painful disappointing
-""".split()))
+""".split()
+    )
+)
 
 NAMES = """
 Tom Anna Sam Maria Ben Lily Max Zoe Leo Mia Jack Emma Noah Ella Omar Sara Ivan Nina Paul Rosa

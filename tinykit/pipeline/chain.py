@@ -46,8 +46,15 @@ class Compressor:
         from tinykit.bench.board import bench_on_board
 
         opts = {k: v for k, v in (("port", r.port), ("identity", r.identity)) if v is not None}
-        return bench_on_board(path, r.board, r.host, threads=r.threads, runs=r.bench_runs,
-                              warmup=r.bench_warmup, **opts)
+        return bench_on_board(
+            path,
+            r.board,
+            r.host,
+            threads=r.threads,
+            runs=r.bench_runs,
+            warmup=r.bench_warmup,
+            **opts,
+        )
 
     def measure_stage(self, stage: str, model, *, eval_model=None, write_onnx=None) -> dict:
         """PyTorch figures of ``model`` plus the size and latency of its ONNX form."""
@@ -155,10 +162,19 @@ class Compressor:
             for key, where in (("latency_ms", "this CPU"), ("board_latency_ms", self.recipe.board)):
                 lat = item.get(key)
                 if lat:
-                    points.append({"stage": label, "macs": item["macs"], "latency_ms": lat,
-                                   "runtime": f"{lat.get('runtime', '?')} ({where})"})
-        latency_vs_macs_plot(points, self.out / "latency_vs_macs.png",
-                             title=f"{self.src.name}: latency against MACs, batch 1")
+                    points.append(
+                        {
+                            "stage": label,
+                            "macs": item["macs"],
+                            "latency_ms": lat,
+                            "runtime": f"{lat.get('runtime', '?')} ({where})",
+                        }
+                    )
+        latency_vs_macs_plot(
+            points,
+            self.out / "latency_vs_macs.png",
+            title=f"{self.src.name}: latency against MACs, batch 1",
+        )
 
     def save_outputs(self, model, before) -> None:
         from tinykit.checkpoint import Checkpoint, save_checkpoint

@@ -26,14 +26,27 @@ class Quantized:
     def write_onnx(self, path: Path, spec):
         from tinykit.exporters import export
 
-        return export(self.model, spec, path, format="onnx", precision=self.onnx_precision,
-                      encoding=self.encoding)
+        return export(
+            self.model,
+            spec,
+            path,
+            format="onnx",
+            precision=self.onnx_precision,
+            encoding=self.encoding,
+        )
 
     def write_tflite(self, path: Path, spec):
         from tinykit.exporters import export
 
-        return export(self.model, spec, path, format="tflite", precision=self.tflite_precision,
-                      encoding=self.encoding, int8_io=self.tflite_int8_io)
+        return export(
+            self.model,
+            spec,
+            path,
+            format="tflite",
+            precision=self.tflite_precision,
+            encoding=self.encoding,
+            int8_io=self.tflite_int8_io,
+        )
 
 
 def run_quantization(model, data, recipe, *, progress: bool) -> Quantized:

@@ -50,8 +50,9 @@ def _channel(model, cfg: PruneConfig, example=None):
 
     if example is None:
         raise TinykitError("channel pruning needs an example input (example=...) to trace")
-    return prune_channels(model, example, cfg.ratio, importance=cfg.importance,
-                          round_to=cfg.round_to)
+    return prune_channels(
+        model, example, cfg.ratio, importance=cfg.importance, round_to=cfg.round_to
+    )
 
 
 def prune(model, config: PruneConfig | None = None, *, example=None):

@@ -68,8 +68,9 @@ class _Downstream:
 
         with torch.no_grad():
             self.out = Recorder(gm).run(x)
-        size = sum(v.numel() * v.element_size() for v in cache.values()
-                   if isinstance(v, torch.Tensor))
+        size = sum(
+            v.numel() * v.element_size() for v in cache.values() if isinstance(v, torch.Tensor)
+        )
         if size <= self.MAX_CACHE_BYTES:
             self.gm, self.cache = gm, cache
 

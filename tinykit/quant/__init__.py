@@ -54,8 +54,9 @@ def _linear(model, cfg: QuantConfig, data=None):
 
     if data is None:
         raise TinykitError("linear quantization needs data to calibrate on (data=...)")
-    return quantize_linear(model, data, bits=cfg.bits, calibration=cfg.calibration,
-                           samples=cfg.calibration_samples)
+    return quantize_linear(
+        model, data, bits=cfg.bits, calibration=cfg.calibration, samples=cfg.calibration_samples
+    )
 
 
 def quantize(model, config: QuantConfig | None = None, *, data=None):

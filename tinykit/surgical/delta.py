@@ -15,16 +15,33 @@ from tinykit.fileio import atomic_path
 FORMAT = "tinykit-block-delta"
 
 
-def save_delta(path: str | os.PathLike[str], model, blocks: list[str], *,
-               base: str, base_sha256: str | None = None, note: dict | None = None) -> Path:
+def save_delta(
+    path: str | os.PathLike[str],
+    model,
+    blocks: list[str],
+    *,
+    base: str,
+    base_sha256: str | None = None,
+    note: dict | None = None,
+) -> Path:
     """Write the parameters of ``blocks`` (nothing else) with what they apply to."""
     import torch
 
     names = {n for n, _ in model.named_parameters()}
-    sd = {k: v.detach().cpu().clone() for k, v in model.state_dict().items()
-          if k in names and k.split(".", 1)[0] in blocks}
-    payload = {"format": FORMAT, "version": 1, "blocks": list(blocks), "base": base,
-               "base_sha256": base_sha256, "note": note or {}, "state_dict": sd}
+    sd = {
+        k: v.detach().cpu().clone()
+        for k, v in model.state_dict().items()
+        if k in names and k.split(".", 1)[0] in blocks
+    }
+    payload = {
+        "format": FORMAT,
+        "version": 1,
+        "blocks": list(blocks),
+        "base": base,
+        "base_sha256": base_sha256,
+        "note": note or {},
+        "state_dict": sd,
+    }
     with atomic_path(path) as tmp:
         torch.save(payload, tmp)
     return Path(path)
@@ -53,7 +70,8 @@ def apply_delta(model, delta: dict):
     with torch.no_grad():
         for k, v in delta["state_dict"].items():
             if own[k].shape != v.shape:
-                raise TinykitError(f"the delta's {k} has shape {list(v.shape)}, "
-                                   f"the model's {list(own[k].shape)}")
+                raise TinykitError(
+                    f"the delta's {k} has shape {list(v.shape)}, the model's {list(own[k].shape)}"
+                )
             own[k].copy_(v)
     return model

@@ -62,8 +62,9 @@ def resolve_block(model, choice: str) -> list[str]:
     return [choice]
 
 
-def corrupted_inputs(data: DataSet, split: Split, name: str, severity: int, *,
-                     seed: int) -> np.ndarray:
+def corrupted_inputs(
+    data: DataSet, split: Split, name: str, severity: int, *, seed: int
+) -> np.ndarray:
     """Model-ready inputs of ``split`` corrupted at the model's resolution.
 
     Raw images are brought to [0, 1] (the spec's value scale) and resized to the model's
@@ -92,8 +93,17 @@ def freeze_except(model, blocks: list[str]) -> list:
     return keep
 
 
-def tune_blocks(model, blocks: list[str], x: np.ndarray, y: np.ndarray, *, epochs: int,
-                lr: float, batch_size: int, seed: int):
+def tune_blocks(
+    model,
+    blocks: list[str],
+    x: np.ndarray,
+    y: np.ndarray,
+    *,
+    epochs: int,
+    lr: float,
+    batch_size: int,
+    seed: int,
+):
     """A copy of ``model`` with only ``blocks`` trained on (x, y); batch norm in eval mode."""
     import torch
     from torch import nn
@@ -124,8 +134,9 @@ def _subset(split: Split, n: int, seed: int) -> Split:
     return Split(split.x[idx], split.y[idx])
 
 
-def run_surgical(model, data: DataSet, cfg: SurgicalConfig, *, progress: bool = True,
-                 on_tuned=None) -> dict:
+def run_surgical(
+    model, data: DataSet, cfg: SurgicalConfig, *, progress: bool = True, on_tuned=None
+) -> dict:
     """Accuracy on corrupted test data for no tuning and for each block choice.
 
     ``on_tuned(corruption, choice, blocks, tuned_model)`` is called for every tuned model
@@ -148,29 +159,46 @@ def run_surgical(model, data: DataSet, cfg: SurgicalConfig, *, progress: bool = 
         x_va = corrupted_inputs(data, data.val, name, cfg.severity, seed=s + 2)
         x_te = corrupted_inputs(data, data.test, name, cfg.severity, seed=s + 3)
         row = {
-            "corruption": name, "severity": cfg.severity,
+            "corruption": name,
+            "severity": cfg.severity,
             "clean": evaluate(model, data.inputs("test"), data.test.y),
-            "none": evaluate(model, x_te, data.test.y), "choices": {},
+            "none": evaluate(model, x_te, data.test.y),
+            "choices": {},
         }
         for choice, blocks in plan.items():
             best = None
             for lr in cfg.lrs:
                 next(it, None)
-                tuned = tune_blocks(model, blocks, x_tr, train.y, epochs=cfg.epochs, lr=lr,
-                                    batch_size=cfg.batch_size, seed=cfg.seed)
+                tuned = tune_blocks(
+                    model,
+                    blocks,
+                    x_tr,
+                    train.y,
+                    epochs=cfg.epochs,
+                    lr=lr,
+                    batch_size=cfg.batch_size,
+                    seed=cfg.seed,
+                )
                 val = evaluate(tuned, x_va, data.val.y) if len(data.val) else 0.0
                 if best is None or val > best[0]:
                     best = (val, lr, tuned)
             val, lr, tuned = best
             row["choices"][choice] = {
-                "blocks": blocks, "lr": lr, "val_accuracy": val,
+                "blocks": blocks,
+                "lr": lr,
+                "val_accuracy": val,
                 "accuracy": evaluate(tuned, x_te, data.test.y),
-                "trained_params": sum(p.numel() for b in blocks
-                                      for p in getattr(tuned, b).parameters()),
+                "trained_params": sum(
+                    p.numel() for b in blocks for p in getattr(tuned, b).parameters()
+                ),
             }
             if on_tuned is not None:
                 on_tuned(name, choice, blocks, tuned)
         rows.append(row)
     bar.close()
-    return {"config": asdict(cfg),
-            "blocks": model_blocks(model), "choices": choices, "results": rows}
+    return {
+        "config": asdict(cfg),
+        "blocks": model_blocks(model),
+        "choices": choices,
+        "results": rows,
+    }
