@@ -115,35 +115,85 @@ def _run(
     return proc
 
 
-def remote_run_command(
-    remote_dir: str,
-    model_name: str,
-    python: str,
+def run_in_remote_dir(
+    target: SshTarget,
+    files: list[tuple[Path, str]],
+    argv: list[str],
     *,
-    threads: int,
-    runs: int,
-    warmup: int,
-    deadline: float,
-) -> str:
-    """The remote shell line: run the runner in its folder, then remove the folder."""
+    prefix: str,
+    timeout: float,
+    what: str,
+) -> subprocess.CompletedProcess:
+    """Copy ``files`` (local path, fixed remote name) into a fresh ``mktemp -d`` folder on
+    ``target``, run ``argv`` there (each word quoted), and remove the folder on every path out:
+    the same remote line that runs the program removes it, and a failure before that does."""
     q = shlex.quote
-    run = " ".join(
-        [
-            q(python),
-            "runner.py",
-            q(model_name),
-            "--threads",
-            str(int(threads)),
-            "--runs",
-            str(int(runs)),
-            "--warmup",
-            str(int(warmup)),
-            "--raw",
-            "--deadline",
-            str(int(deadline)),
-        ]
-    )
-    return f"cd {q(remote_dir)} && {run}; rc=$?; cd / && rm -rf -- {q(remote_dir)}; exit $rc"
+    step = min(60.0, timeout)
+    made = _run(target, f"mktemp -d /tmp/{prefix}.XXXXXXXX", timeout=step + 15, what="connection")
+    remote_dir = made.stdout.strip().splitlines()[-1] if made.stdout.strip() else ""
+    if made.returncode != 0 or not remote_dir.startswith(f"/tmp/{prefix}."):
+        raise TinykitError(
+            f"cannot create a temporary folder on {target.host}: "
+            f"{made.stderr.strip() or 'mktemp failed'}"
+        )
+    done = False
+    try:
+        for local, name in files:
+            with open(local, "rb") as f:
+                copy = _run(
+                    target,
+                    f"cat > {q(remote_dir + '/' + name)}",
+                    timeout=step + 15 + Path(local).stat().st_size / 1e6,
+                    stdin=f,
+                    what="copy",
+                )
+            if copy.returncode != 0:
+                raise TinykitError(
+                    f"copying {name} to {target.host} failed: "
+                    f"{copy.stderr.strip() or copy.returncode}"
+                )
+        run = " ".join(q(str(a)) for a in argv)
+        cmd = f"cd {q(remote_dir)} && {run}; rc=$?; cd / && rm -rf -- {q(remote_dir)}; exit $rc"
+        proc = _run(target, cmd, timeout=timeout + 15, what=what)
+        done = True
+    finally:
+        if not done:
+            try:
+                _run(target, f"rm -rf -- {q(remote_dir)}", timeout=30, what="cleanup")
+            except TinykitError:
+                pass  # the original error says more; the folder lives in /tmp
+    return proc
+
+
+def read_result(proc: subprocess.CompletedProcess, target: SshTarget, program: str) -> dict:
+    """The JSON line a standalone runner (``program``: its file stem) printed, or one line
+    that says why there is none."""
+    err = [ln for ln in proc.stderr.strip().splitlines() if ln.strip()]
+    name = program.replace("_", " ")
+    if proc.returncode == EXIT_NOT_FOUND:
+        raise TinykitError(
+            f"no Python at '{target.python}' on {target.host}: install it "
+            "(sudo apt install python3 python3-numpy) or pass --remote-python"
+        )
+    if proc.returncode != 0:
+        tag = f"{program}: error: "
+        msgs = [ln.removeprefix(tag) for ln in err if ln.startswith(tag)]
+        if msgs:
+            raise TinykitError(f"on {target.host}: {msgs[-1]}")
+        if any("SyntaxError" in ln for ln in err):
+            raise TinykitError(
+                f"the Python on {target.host} is too old for the {name}: "
+                "install Python 3.8 or newer"
+            )
+        raise TinykitError(
+            f"the {name} failed on {target.host}: {err[-1] if err else f'exit {proc.returncode}'}"
+        )
+    try:
+        result = json.loads(proc.stdout.strip().splitlines()[-1])
+    except (json.JSONDecodeError, IndexError) as e:
+        raise TinykitError(f"the {name} on {target.host} printed no result") from e
+    result["host"] = target.host
+    return result
 
 
 def ssh_bench(
@@ -171,75 +221,15 @@ def ssh_bench(
             "a device runs exported files: export the checkpoint to .tflite or "
             ".onnx first (tinykit compress writes both)"
         )
-    step = min(60.0, timeout)
-    made = _run(
-        target, "mktemp -d /tmp/tinykit-bench.XXXXXXXX", timeout=step + 15, what="connection"
-    )
-    remote_dir = made.stdout.strip().splitlines()[-1] if made.stdout.strip() else ""
-    if made.returncode != 0 or not remote_dir.startswith("/tmp/tinykit-bench."):
-        raise TinykitError(
-            f"cannot create a temporary folder on {target.host}: "
-            f"{made.stderr.strip() or 'mktemp failed'}"
-        )
     model_name = f"model.{kind}"
-    done = False
-    try:
-        for local, name in ((RUNNER, "runner.py"), (p, model_name)):
-            with open(local, "rb") as f:
-                copy = _run(
-                    target,
-                    f"cat > {shlex.quote(remote_dir + '/' + name)}",
-                    timeout=step + 15 + p.stat().st_size / 1e6,
-                    stdin=f,
-                    what="copy",
-                )
-            if copy.returncode != 0:
-                raise TinykitError(
-                    f"copying {local.name} to {target.host} failed: "
-                    f"{copy.stderr.strip() or copy.returncode}"
-                )
-        cmd = remote_run_command(
-            remote_dir,
-            model_name,
-            target.python,
-            threads=threads,
-            runs=runs,
-            warmup=warmup,
-            deadline=timeout,
-        )
-        proc = _run(target, cmd, timeout=timeout + 15, what="benchmark")
-        done = True  # the remote line removed its folder itself
-    finally:
-        if not done:
-            try:
-                _run(target, f"rm -rf -- {shlex.quote(remote_dir)}", timeout=30, what="cleanup")
-            except TinykitError:
-                pass  # the original error says more; the folder lives in /tmp
-    return _parse_result(proc, target)
-
-
-def _parse_result(proc: subprocess.CompletedProcess, target: SshTarget) -> dict:
-    err = [ln for ln in proc.stderr.strip().splitlines() if ln.strip()]
-    if proc.returncode == EXIT_NOT_FOUND:
-        raise TinykitError(
-            f"no Python at '{target.python}' on {target.host}: install it "
-            "(sudo apt install python3 python3-numpy) or pass --remote-python"
-        )
-    if proc.returncode != 0:
-        msgs = [ln.removeprefix("runner: error: ") for ln in err if ln.startswith("runner: error:")]
-        if msgs:
-            raise TinykitError(f"on {target.host}: {msgs[-1]}")
-        if any("SyntaxError" in ln for ln in err):
-            raise TinykitError(
-                f"the Python on {target.host} is too old for the runner: "
-                "install Python 3.8 or newer"
-            )
-        raise TinykitError(
-            f"the runner failed on {target.host}: {err[-1] if err else f'exit {proc.returncode}'}"
-        )
-    try:
-        result = json.loads(proc.stdout.strip().splitlines()[-1])
-    except (json.JSONDecodeError, IndexError) as e:
-        raise TinykitError(f"the runner on {target.host} printed no result") from e
-    result["host"] = target.host
-    return result
+    flags = f"--threads {int(threads)} --runs {int(runs)} --warmup {int(warmup)} --raw"
+    argv = [target.python, "runner.py", model_name, *flags.split(), "--deadline", int(timeout)]
+    proc = run_in_remote_dir(
+        target,
+        [(RUNNER, "runner.py"), (p, model_name)],
+        argv,
+        prefix="tinykit-bench",
+        timeout=timeout,
+        what="benchmark",
+    )
+    return read_result(proc, target, "runner")
