@@ -46,6 +46,44 @@ def random_shift(x: torch.Tensor, max_shift: int, gen: torch.Generator) -> torch
     return pad[torch.arange(n).view(n, 1, 1, 1), torch.arange(c).view(1, c, 1, 1), rows, cols]
 
 
+def minibatch_train(
+    params: list[nn.Parameter],
+    n: int,
+    batch_loss: Callable[[torch.Tensor], torch.Tensor],
+    *,
+    cfg,
+    gen: torch.Generator,
+    after_step: Callable[[], None] | None = None,
+    after_epoch: Callable[[], dict] | None = None,
+    desc: str = "train",
+    progress: bool = True,
+) -> None:
+    """tinykit's one training recipe: AdamW with a one-cycle schedule over ``cfg.epochs``
+    shuffled passes of ``n`` examples. ``batch_loss(idx)`` is one batch's loss; ``after_epoch``
+    returns extra figures for the progress bar."""
+    opt = torch.optim.AdamW(params, lr=cfg.lr, weight_decay=cfg.weight_decay)
+    steps = max(1, cfg.epochs * ((n + cfg.batch_size - 1) // cfg.batch_size))
+    sched = torch.optim.lr_scheduler.OneCycleLR(
+        opt, max_lr=cfg.lr, total_steps=steps, pct_start=0.15
+    )
+    bar = progress_bar(range(cfg.epochs), desc=desc, enabled=progress)
+    for _ in bar:
+        perm = torch.randperm(n, generator=gen)
+        total = 0.0
+        for i in range(0, n, cfg.batch_size):
+            idx = perm[i : i + cfg.batch_size]
+            loss = batch_loss(idx)
+            opt.zero_grad(set_to_none=True)
+            loss.backward()
+            opt.step()
+            sched.step()
+            if after_step is not None:
+                after_step()
+            total += loss.item() * len(idx)
+        extra = after_epoch() if after_epoch is not None else {}
+        bar.set_postfix(loss=f"{total / n:.3f}", **extra)
+
+
 def fit(
     model: nn.Module,
     data: DataSet,
@@ -56,7 +94,7 @@ def fit(
     desc: str = "train",
     progress: bool = True,
 ) -> list[float]:
-    """Train ``model`` on ``data.train`` (AdamW, cosine schedule); returns per-epoch val accuracy.
+    """Train ``model`` on ``data.train``; returns per-epoch validation accuracy.
 
     ``after_step`` runs after every optimizer step: pruning masks and codebooks re-apply their
     constraints there, so the model never drifts off them.
@@ -68,32 +106,29 @@ def fit(
     y = torch.from_numpy(data.train.y)
     xv, yv = data.inputs("val"), data.val.y
     trainable = params if params is not None else [p for p in model.parameters() if p.requires_grad]
-    opt = torch.optim.AdamW(trainable, lr=cfg.lr, weight_decay=cfg.weight_decay)
-    steps = max(1, cfg.epochs * ((len(y) + cfg.batch_size - 1) // cfg.batch_size))
-    sched = torch.optim.lr_scheduler.OneCycleLR(
-        opt, max_lr=cfg.lr, total_steps=steps, pct_start=0.15
-    )
     loss_fn = nn.CrossEntropyLoss()
     history: list[float] = []
-    bar = progress_bar(range(cfg.epochs), desc=desc, enabled=progress)
-    for _ in bar:
+
+    def batch_loss(idx):
+        return loss_fn(model(random_shift(x[idx], cfg.shift, gen)), y[idx])
+
+    def after_epoch():
+        history.append(evaluate(model, xv, yv) if len(yv) else float("nan"))
         model.train()
-        perm = torch.randperm(len(y), generator=gen)
-        total = 0.0
-        for i in range(0, len(y), cfg.batch_size):
-            idx = perm[i : i + cfg.batch_size]
-            xb = random_shift(x[idx], cfg.shift, gen)
-            loss = loss_fn(model(xb), y[idx])
-            opt.zero_grad(set_to_none=True)
-            loss.backward()
-            opt.step()
-            sched.step()
-            if after_step is not None:
-                after_step(model)
-            total += loss.item() * len(idx)
-        acc = evaluate(model, xv, yv) if len(yv) else float("nan")
-        history.append(acc)
-        bar.set_postfix(loss=f"{total / len(y):.3f}", val_acc=f"{acc:.4f}")
+        return {"val_acc": f"{history[-1]:.4f}"}
+
+    model.train()
+    minibatch_train(
+        trainable,
+        len(y),
+        batch_loss,
+        cfg=cfg,
+        gen=gen,
+        after_step=(lambda: after_step(model)) if after_step is not None else None,
+        after_epoch=after_epoch,
+        desc=desc,
+        progress=progress,
+    )
     model.eval()
     return history
 

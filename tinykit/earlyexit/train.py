@@ -17,7 +17,7 @@ from torch import nn
 
 from tinykit.earlyexit.heads import EarlyExitModel
 from tinykit.errors import TinykitError
-from tinykit.progress import progress_bar
+from tinykit.train import minibatch_train, random_shift
 
 MODES = ("frozen", "joint")
 
@@ -79,15 +79,6 @@ def _pooled_features(
     return [torch.cat(p) for p in parts]
 
 
-def _schedule(params, cfg: HeadTrainConfig, n: int):
-    opt = torch.optim.AdamW(params, lr=cfg.lr, weight_decay=cfg.weight_decay)
-    steps = max(1, cfg.epochs * ((n + cfg.batch_size - 1) // cfg.batch_size))
-    sched = torch.optim.lr_scheduler.OneCycleLR(
-        opt, max_lr=cfg.lr, total_steps=steps, pct_start=0.15
-    )
-    return opt, sched
-
-
 def _train_frozen(
     model: EarlyExitModel,
     data,
@@ -116,21 +107,18 @@ def _fit_head(
     """Train head ``k``'s linear layers on its cached pooled features ``f``."""
     head = model.heads[k]
     torch.manual_seed(cfg.seed + k)
-    gen = torch.Generator().manual_seed(cfg.seed + k)
-    opt, sched = _schedule(list(head.fc.parameters()), cfg, len(y))
     loss_fn = nn.CrossEntropyLoss()
     head.train()
-    for _ in progress_bar(range(cfg.epochs), desc=f"train head {model.exits[k]}", enabled=progress):
-        perm = torch.randperm(len(y), generator=gen)
-        for i in range(0, len(y), cfg.batch_size):
-            idx = perm[i : i + cfg.batch_size]
-            loss = loss_fn(head.fc(f[idx]), y[idx])
-            opt.zero_grad(set_to_none=True)
-            loss.backward()
-            opt.step()
-            sched.step()
-            if after_step is not None:
-                after_step(model)
+    minibatch_train(
+        list(head.fc.parameters()),
+        len(y),
+        lambda idx: loss_fn(head.fc(f[idx]), y[idx]),
+        cfg=cfg,
+        gen=torch.Generator().manual_seed(cfg.seed + k),
+        after_step=(lambda: after_step(model)) if after_step is not None else None,
+        desc=f"train head {model.exits[k]}",
+        progress=progress,
+    )
     head.eval()
 
 
@@ -141,34 +129,28 @@ def _train_joint(
     progress: bool,
     after_step: Callable[[nn.Module], None] | None,
 ) -> None:
-    from tinykit.train import random_shift  # the reference loop's augmentation, shared
-
     torch.manual_seed(cfg.seed)
     gen = torch.Generator().manual_seed(cfg.seed)
     x = torch.from_numpy(data.inputs("train"))
     y = torch.from_numpy(data.train.y)
-    params = [p for p in model.parameters() if p.requires_grad]
-    opt, sched = _schedule(params, cfg, len(y))
     loss_fn = nn.CrossEntropyLoss()
-    bar = progress_bar(range(cfg.epochs), desc="train backbone + heads jointly", enabled=progress)
-    for _ in bar:
-        model.train()
-        perm = torch.randperm(len(y), generator=gen)
-        total = 0.0
-        for i in range(0, len(y), cfg.batch_size):
-            idx = perm[i : i + cfg.batch_size]
-            outs = model(random_shift(x[idx], cfg.shift, gen))
-            loss = loss_fn(outs[-1], y[idx]) + cfg.exit_weight * sum(
-                loss_fn(z, y[idx]) for z in outs[:-1]
-            )
-            opt.zero_grad(set_to_none=True)
-            loss.backward()
-            opt.step()
-            sched.step()
-            if after_step is not None:
-                after_step(model)
-            total += loss.item() * len(idx)
-        bar.set_postfix(loss=f"{total / len(y):.3f}")
+
+    def batch_loss(idx):
+        outs = model(random_shift(x[idx], cfg.shift, gen))
+        heads = sum(loss_fn(z, y[idx]) for z in outs[:-1])
+        return loss_fn(outs[-1], y[idx]) + cfg.exit_weight * heads
+
+    model.train()
+    minibatch_train(
+        [p for p in model.parameters() if p.requires_grad],
+        len(y),
+        batch_loss,
+        cfg=cfg,
+        gen=gen,
+        after_step=(lambda: after_step(model)) if after_step is not None else None,
+        desc="train backbone + heads jointly",
+        progress=progress,
+    )
     model.eval()
 
 
