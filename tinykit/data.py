@@ -216,15 +216,7 @@ def load_data(path: str | None, *, seed: int = 0, image_size: int | None = None)
             raise TinykitError(
                 f"train images {xtr.shape[1:]} and test images {xte.shape[1:]} differ in shape"
             )
-        tr, va = _stratified_split(ytr, (0.9, 0.1), seed)
-        return _finish(
-            root.name,
-            Split(xtr[tr], ytr[tr]),
-            Split(xtr[va], ytr[va]),
-            Split(xte, yte),
-            names,
-            size,
-        )
+        return _finish(root.name, *_val_from_train(xtr, ytr, seed), Split(xte, yte), names, size)
     if (root / "x.npy").is_file() and (root / "y.npy").is_file():
         x, y = _check_xy(_load_npy(root / "x.npy"), _load_npy(root / "y.npy"), str(root))
         return _finish(root.name, *_split3(x, y, seed), None, size)
@@ -232,20 +224,18 @@ def load_data(path: str | None, *, seed: int = 0, image_size: int | None = None)
         classes = _class_dirs(root / "train")
         xtr, ytr, size = _read_image_folder(root / "train", classes, size)
         xte, yte, _ = _read_image_folder(root / "test", classes, size)
-        tr, va = _stratified_split(ytr, (0.9, 0.1), seed)
-        return _finish(
-            root.name,
-            Split(xtr[tr], ytr[tr]),
-            Split(xtr[va], ytr[va]),
-            Split(xte, yte),
-            classes,
-            None,
-        )
+        return _finish(root.name, *_val_from_train(xtr, ytr, seed), Split(xte, yte), classes, None)
     classes = _class_dirs(root)
     if classes:
         x, y, size = _read_image_folder(root, classes, size)
         return _finish(root.name, *_split3(x, y, seed), classes, None)
     raise TinykitError(f"{root} holds no data tinykit can read.\n{DATA_HELP}".split("\n")[0])
+
+
+def _val_from_train(x: np.ndarray, y: np.ndarray, seed: int) -> tuple[Split, Split]:
+    """A given test split stays as it is; validation is a stratified 10% of train."""
+    tr, va = _stratified_split(y, (0.9, 0.1), seed)
+    return Split(x[tr], y[tr]), Split(x[va], y[va])
 
 
 def _finish(name, train: Split, val: Split, test: Split, names, size) -> DataSet:

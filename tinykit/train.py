@@ -23,14 +23,19 @@ class TrainConfig:
     seed: int = 0
 
     def __post_init__(self) -> None:
-        from tinykit.errors import TinykitError
+        check_recipe(self)
 
-        if self.epochs < 0:
-            raise TinykitError(f"epochs must be >= 0, got {self.epochs}")
-        if self.lr <= 0:
-            raise TinykitError(f"learning rate must be positive, got {self.lr}")
-        if self.batch_size < 1:
-            raise TinykitError(f"batch size must be >= 1, got {self.batch_size}")
+
+def check_recipe(cfg) -> None:
+    """One line for an impossible epochs / learning rate / batch size (any training config)."""
+    from tinykit.errors import TinykitError
+
+    if cfg.epochs < 0:
+        raise TinykitError(f"epochs must be >= 0, got {cfg.epochs}")
+    if cfg.lr <= 0:
+        raise TinykitError(f"learning rate must be positive, got {cfg.lr}")
+    if cfg.batch_size < 1:
+        raise TinykitError(f"batch size must be >= 1, got {cfg.batch_size}")
 
 
 def random_shift(x: torch.Tensor, max_shift: int, gen: torch.Generator) -> torch.Tensor:

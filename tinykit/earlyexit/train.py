@@ -17,7 +17,7 @@ from torch import nn
 
 from tinykit.earlyexit.heads import EarlyExitModel
 from tinykit.errors import TinykitError
-from tinykit.train import minibatch_train, random_shift
+from tinykit.train import check_recipe, minibatch_train, random_shift
 
 MODES = ("frozen", "joint")
 
@@ -36,12 +36,7 @@ class HeadTrainConfig:
     def __post_init__(self) -> None:
         if self.mode not in MODES:
             raise TinykitError(f"unknown head training mode '{self.mode}': use {', '.join(MODES)}")
-        if self.epochs < 0:
-            raise TinykitError(f"epochs must be >= 0, got {self.epochs}")
-        if self.lr <= 0:
-            raise TinykitError(f"learning rate must be positive, got {self.lr}")
-        if self.batch_size < 1:
-            raise TinykitError(f"batch size must be >= 1, got {self.batch_size}")
+        check_recipe(self)
 
     def to_dict(self) -> dict:
         return asdict(self)
