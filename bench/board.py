@@ -16,6 +16,16 @@ def resolve_board(board):
     return board if isinstance(board, BoardProfile) else load_board(board)
 
 
+def check_host(board, host: str | None) -> None:
+    """A --host only means something for a board reached over SSH or adb."""
+    b = resolve_board(board)
+    if host and b.connect == "local":
+        raise TinykitError(
+            f"--host {host} goes with a board reached over SSH or adb (--board rpi5, "
+            f"android-midrange, ...; see 'tinykit boards'): board '{b.name}' is this machine"
+        )
+
+
 def bench_on_board(
     path: str | os.PathLike[str],
     board="host",
@@ -58,6 +68,7 @@ def bench_on_board(
     }
     if unknown:
         raise TinykitError(f"unknown option(s) for bench_on_board: {', '.join(sorted(unknown))}")
+    check_host(b, host)
     artifact_kind(path)  # refuse a non-model before connecting anywhere
     if estimate_only or (b.connect != "local" and not host):
         from tinykit.bench.estimate import estimate

@@ -71,6 +71,10 @@ def _assert_one_line_error(r, needle: str):
         (["--formats", "onnx,coreml"], "unknown export format 'coreml'"),
         (["--data", "nowhere/"], "--data needs --model"),
         (["--quant", "linear", "--bits", "1"], "linear quantization needs --bits 2-8"),
+        (["--host", "pi@x"], "--host pi@x goes with a board reached over SSH or adb"),
+        (["--target-sparsity", "0.5"], "--target-sparsity goes with --sparsity auto"),
+        (["--max-drop", "1"], "--max-drop goes with --sparsity auto"),
+        (["--formats", ","], "no export format given"),
     ],
 )
 def test_bad_input_one_line_exit_2(tmp_path, args, needle):
@@ -78,6 +82,30 @@ def test_bad_input_one_line_exit_2(tmp_path, args, needle):
     r = run_cli("compress", *args, "--out", str(out), cwd=str(tmp_path))
     _assert_one_line_error(r, needle)
     assert not out.exists()
+
+
+def test_sigterm_leaves_no_half_written_output(tmp_path):
+    import os
+    import signal
+    import time
+
+    env = {**os.environ, "TINYKIT_NO_PROGRESS": "1"}
+    p = subprocess.Popen(
+        [sys.executable, "-c", "from tinykit.cli.main import main; main()", "compress"],
+        cwd=tmp_path,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    deadline = time.monotonic() + 120
+    while not list(tmp_path.glob("tinykit-out/.*.part")) and time.monotonic() < deadline:
+        time.sleep(0.2)  # wait until the output folder is being built
+    assert p.poll() is None, "compress ended before it could be stopped"
+    p.send_signal(signal.SIGTERM)
+    _, err = p.communicate(timeout=60)
+    assert p.returncode == 143 and err.strip().splitlines()[-1] == "tinykit: error: terminated"
+    assert not [q for q in tmp_path.rglob("*") if q.is_dir() and q.name != "tinykit-out"]
 
 
 def test_nonempty_out_dir_is_refused_and_untouched(tmp_path):

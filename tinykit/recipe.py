@@ -35,7 +35,7 @@ class Recipe:
     quant: str | None = None  # None: from bits (kmeans < 8, linear at 8)
     bits: int = 4
     per_channel: bool = False
-    qat_epochs: int | None = None  # None: k-means centroid fine-tune 3 (5 at <= 3 bits); linear 0
+    qat_epochs: int | None = None  # None: k-means 3 (5 at <= 3 bits), linear 0; set on init
     calibration: str = "minmax"  # linear: minmax | percentile | mse
     calibration_samples: int = 512
     tflite_io: str = "int8"  # linear TFLite input/output: int8 (full-int8) or float
@@ -79,6 +79,12 @@ class Recipe:
             raise TinykitError(
                 f"sparsity must be a number in [0, 1) or 'auto', got '{self.sparsity}'"
             )
+        else:
+            for name, v in (("max-drop", self.max_drop), ("target-sparsity", self.target_sparsity)):
+                if v is not None:
+                    raise TinykitError(
+                        f"--{name} goes with --sparsity auto (it picks the sparsities)"
+                    )
         checks = [("ratio", self.ratio), ("scan grid value", self.scan_grid)]
         if self.sparsity != "auto":
             checks.append(("sparsity", self.sparsity))
@@ -99,18 +105,17 @@ class Recipe:
             raise TinykitError("epochs must be >= 0")
         if self.threads < 1 or self.bench_runs < 1 or self.bench_warmup < 0:
             raise TinykitError("threads and bench runs must be >= 1, warmup >= 0")
-        from tinykit.exporters.formats import get_format
+        if self.qat_epochs is None:  # k-means centroid fine-tune; linear QAT only on request
+            self.qat_epochs = (5 if self.bits <= 3 else 3) if self.quant == "kmeans" else 0
+        from tinykit.bench.board import check_host
 
+        check_host(self.board, self.host)
+        from tinykit.exporters.formats import FORMATS, get_format
+
+        if not self.formats:
+            raise TinykitError(f"no export format given: use --formats with {', '.join(FORMATS)}")
         for f in self.formats:
             get_format(f)
-
-    @property
-    def qat_epochs_resolved(self) -> int:
-        if self.qat_epochs is not None:
-            return self.qat_epochs
-        if self.quant == "kmeans":
-            return 5 if self.bits <= 3 else 3
-        return 0
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)

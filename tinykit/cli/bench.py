@@ -141,7 +141,7 @@ def bench(
     android-midrange --host SERIAL) LiteRT's benchmark_model runs over adb. A remote board
     without --host gives a roofline estimate, marked "est." and "measured": false.
     """
-    from tinykit.bench.board import bench_on_board, resolve_board
+    from tinykit.bench.board import bench_on_board, check_host, resolve_board
     from tinykit.bench.latency import artifact_kind
     from tinykit.bench.report import bench_report, render_bench
     from tinykit.fileio import check_out_dir, new_run_dir, staged_dir, write_json
@@ -150,6 +150,7 @@ def bench(
     for a in artifacts:  # every input checked before anything runs
         artifact_kind(a)
     b = resolve_board(board)
+    check_host(b, host)
     out_dir = check_out_dir(out) if out else new_run_dir("tinykit-out", "bench")
     opts = dict(
         port=port,

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import importlib
 import os
+import signal
 import sys
 
 import click
@@ -73,12 +74,21 @@ def _one_line_warnings() -> None:
     warnings.showwarning = show
 
 
+class _Terminated(BaseException):
+    """SIGTERM as an exception, so that half-built outputs are removed on the way out."""
+
+
+def _raise_terminated(signum, frame) -> None:
+    raise _Terminated
+
+
 def main(argv: list[str] | None = None) -> None:
     from tinykit.errors import TinykitError
 
     debug = os.environ.get("TINYKIT_DEBUG") == "1"
     if not debug:
         _one_line_warnings()
+    signal.signal(signal.SIGTERM, _raise_terminated)
     try:
         cli.main(args=argv, prog_name="tinykit", standalone_mode=False)
     except click.exceptions.NoArgsIsHelpError as e:
@@ -99,6 +109,8 @@ def main(argv: list[str] | None = None) -> None:
         _fail(str(e).splitlines()[0] if str(e) else type(e).__name__)
     except KeyboardInterrupt:
         _fail("interrupted", 130)
+    except _Terminated:
+        _fail("terminated", 143)
 
 
 if __name__ == "__main__":

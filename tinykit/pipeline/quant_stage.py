@@ -61,7 +61,7 @@ def run_quantization(model, data, recipe, *, progress: bool) -> Quantized:
         from tinykit.train import TrainConfig, fit
 
         books = quantize_kmeans(model, recipe.bits, per_channel=recipe.per_channel)
-        epochs = recipe.qat_epochs_resolved
+        epochs = recipe.qat_epochs
         if epochs:  # fewer levels need a longer, stronger recovery
             lr = recipe.finetune_lr * (2 if recipe.bits <= 3 else 1)
             cfg = TrainConfig(epochs=epochs, lr=lr, seed=recipe.seed)
@@ -92,7 +92,7 @@ def run_quantization(model, data, recipe, *, progress: bool) -> Quantized:
         bits=recipe.bits,
         calibration=recipe.calibration,
         samples=recipe.calibration_samples,
-        qat_epochs=recipe.qat_epochs_resolved,
+        qat_epochs=recipe.qat_epochs,
         lr=recipe.finetune_lr / 2,
         seed=recipe.seed,
         progress=progress,
