@@ -20,20 +20,40 @@ from tinykit.errors import TinykitError
 HIST_BINS = 8192
 
 
+CHUNK = 1 << 16  # values per pass step: temporaries stay in cache and need no fresh pages
+
+
 class _Histogram:
-    """Bins of equal width over [lo, hi]: each value's bin, and each bin's exact count and sum."""
+    """Bins of equal width over [lo, hi]: each value's bin, and each bin's exact count and sum.
+
+    The values are visited in chunks, so no temporary as large as the layer is ever allocated
+    (for a 2.4 M-weight layer those cost more in page faults than the arithmetic), and the bin
+    of each value is kept as uint16. The members of the bins a boundary cuts are gathered once
+    and reused while the boundaries stay within the bins next to them.
+    """
 
     def __init__(self, v: np.ndarray, lo: float, hi: float, nb: int):
+        assert nb <= 1 << 16
         self.v, self.lo, self.nb = v, lo, nb
         self.width = (hi - lo) / nb
-        idx = ((v - v.dtype.type(lo)) * v.dtype.type(1 / self.width)).astype(np.int64)
-        self.idx = np.minimum(idx, nb - 1, out=idx)
-        self.cnt = np.bincount(self.idx, minlength=nb).astype(np.float64)
-        self.tot = np.bincount(self.idx, weights=v, minlength=nb)
+        t = v.dtype.type
+        lo_t, inv = t(lo), t(1 / self.width)
+        self.idx = np.empty(v.size, dtype=np.uint16)
+        self.cnt = np.zeros(nb)
+        self.tot = np.zeros(nb)
+        for a in range(0, v.size, CHUNK):
+            vc = v[a : a + CHUNK]
+            ic = ((vc - lo_t) * inv).astype(np.intp)
+            np.minimum(ic, nb - 1, out=ic)
+            self.idx[a : a + CHUNK] = ic
+            self.cnt += np.bincount(ic, minlength=nb)
+            self.tot += np.bincount(ic, weights=vc, minlength=nb)
         # rounding may put a value a hair outside its bin's edges: widen them for the tests below
         pad = 1e-3 * self.width
         self.left = lo + np.arange(nb) * self.width - pad
         self.right = self.left + self.width + 2 * pad
+        self._near = np.zeros(nb, dtype=bool)  # bins whose members are in self._near_pos
+        self._near_pos = np.zeros(0, dtype=np.intp)
 
     def bin_labels(self, c: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Each bin's label (nearest centroid of its members) and whether a boundary cuts it."""
@@ -44,8 +64,18 @@ class _Histogram:
     def cut_members(self, cut: np.ndarray) -> np.ndarray:
         """Positions of the values lying in the bins flagged by ``cut``."""
         if not cut.any():
-            return np.zeros(0, dtype=np.int64)
-        return np.flatnonzero(cut[self.idx])
+            return np.zeros(0, dtype=np.intp)
+        if (cut & ~self._near).any():  # gather the cut bins and their neighbours in one pass
+            near = cut.copy()
+            near[1:] |= cut[:-1]
+            near[:-1] |= cut[1:]
+            parts = [
+                np.flatnonzero(near[self.idx[a : a + CHUNK]]) + a
+                for a in range(0, self.v.size, CHUNK)
+            ]
+            self._near, self._near_pos = near, np.concatenate(parts)
+        pos = self._near_pos
+        return pos[cut[self.idx[pos]]]
 
     def exact_step(self, c: np.ndarray) -> np.ndarray:
         """One Lloyd step on the raw values: whole bins by their sums, cut bins value by value."""
@@ -64,8 +94,9 @@ class _Histogram:
         return new
 
     def labels(self, c: np.ndarray) -> np.ndarray:
+        """Each value's nearest centroid, as uint8 when there are at most 256 of them."""
         lab, cut = self.bin_labels(c)
-        out = lab[self.idx]
+        out = lab.astype(np.uint8 if len(c) <= 256 else np.intp)[self.idx]
         pos = self.cut_members(cut)
         if pos.size:
             out[pos] = np.searchsorted((c[1:] + c[:-1]) / 2, self.v[pos].astype(np.float64))
@@ -75,21 +106,20 @@ class _Histogram:
 def _lloyd_on_prefix_sums(pts: np.ndarray, w: np.ndarray, c: np.ndarray, iters: int) -> np.ndarray:
     """Weighted 1-D Lloyd on sorted ``pts``: each cluster is a run of points, so its count and
     sum are differences of prefix sums. Stops when no point changes cluster."""
-    cw = np.concatenate([[0.0], np.cumsum(w)])
-    cs = np.concatenate([[0.0], np.cumsum(w * pts)])
-    ends_prev = None
+    cw = np.concatenate(([0.0], np.cumsum(w)))
+    cs = np.concatenate(([0.0], np.cumsum(w * pts)))
+    ends = np.empty(len(c) + 1, dtype=np.intp)  # cluster j is the run ends[j]:ends[j + 1]
+    ends[0], ends[-1] = 0, len(pts)
+    inner, prev = ends[1:-1], np.full(len(c) - 1, -1, dtype=np.intp)
     for _ in range(iters):
         # a point equal to a boundary goes to the lower centroid, as np.searchsorted does
-        ends = np.concatenate(
-            [[0], np.searchsorted(pts, (c[1:] + c[:-1]) / 2, "right"), [len(pts)]]
-        )
-        if ends_prev is not None and np.array_equal(ends, ends_prev):
+        inner[:] = np.searchsorted(pts, (c[1:] + c[:-1]) * 0.5, "right")
+        if (inner == prev).all():
             break
-        n = cw[ends[1:]] - cw[ends[:-1]]
-        s = cs[ends[1:]] - cs[ends[:-1]]
-        c = np.where(n > 0, s / np.where(n > 0, n, 1), c)
+        prev[:] = inner
+        n = np.diff(cw[ends])
+        c = np.divide(np.diff(cs[ends]), n, out=c.copy(), where=n > 0)
         c.sort()
-        ends_prev = ends
     return c
 
 
