@@ -25,7 +25,7 @@ def main() -> int:
     from tinykit.sources import load_source
 
     ok = True
-    print(f"{'method':<14} {'fp32':>8} {'artifact':>9} {'drop':>7} {'budget':>7}  size vs fp32")
+    print(f"{'method':<22} {'fp32':>8} {'artifact':>9} {'drop':>6} {'budget':>6}  size vs fp32")
     with tempfile.TemporaryDirectory() as d:
         for i, (label, quant, bits, budget) in enumerate(CASES):
             src, ds = load_source(None, progress=False)
