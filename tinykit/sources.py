@@ -93,9 +93,14 @@ def load_source(
         ds.spec = replace(
             ds.spec, labels=(*ds.spec.labels, *map(str, range(ds.spec.num_classes, n)))
         )
-    m = build_model(model, num_classes=n, in_channels=ds.spec.channels)
     if weights is None:
         import sys
+
+        import torch
+
+        with torch.random.fork_rng():  # the same random weights on every run, global RNG untouched
+            torch.manual_seed(seed)
+            m = build_model(model, num_classes=n, in_channels=ds.spec.channels)
 
         print(
             f"tinykit: warning: --model {model} without --weights: untrained (random) weights; "
@@ -104,6 +109,7 @@ def load_source(
         )
         _check_fits(m, ds)
         return ModelSource(m.eval(), model, {}, model), ds
+    m = build_model(model, num_classes=n, in_channels=ds.spec.channels)
     sd = load_state_dict_file(weights, trust_pickle=trust_pickle)
     try:
         m.load_state_dict(sd, strict=True)

@@ -69,3 +69,26 @@ def test_garbage_file(tmp_path):
     p.write_bytes(b"not a checkpoint at all")
     with pytest.raises(TinykitError, match="cannot read checkpoint .*not a PyTorch file"):
         load_checkpoint(p)
+
+
+def test_untrained_architecture_is_the_same_on_every_run(tmp_path):
+    """Without --weights the random init is seeded, so two runs compress the same model, and the
+    caller's global RNG is left as it was."""
+    import numpy as np
+
+    from tinykit.sources import load_source
+
+    x = np.random.default_rng(0).integers(0, 255, size=(30, 3, 32, 32)).astype(np.uint8)
+    y = np.arange(30) % 3
+    np.savez(tmp_path / "train.npz", x=x, y=y)
+    np.savez(tmp_path / "test.npz", x=x[:12], y=y[:12])
+    torch.manual_seed(123)
+    before = torch.rand(1)
+    torch.manual_seed(123)
+    a, _ = load_source("resnet18", data=str(tmp_path), num_classes=3, progress=False)
+    b, _ = load_source("resnet18", data=str(tmp_path), num_classes=3, progress=False)
+    c, _ = load_source("resnet18", data=str(tmp_path), num_classes=3, seed=1, progress=False)
+    assert torch.rand(1) == before
+    wa, wb, wc = (s.model.conv1.weight for s in (a, b, c))
+    assert torch.equal(wa, wb)
+    assert not torch.equal(wa, wc)

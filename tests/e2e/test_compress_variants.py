@@ -65,7 +65,9 @@ def test_channel_interface_on_resnet18(rgb_dir, tmp_path):
     assert rep["baseline"]["macs"] == 2_408_448 + 9_437_184 + 3 * 8_388_608 + 5_120
     cut = 1 - rep["compressed"]["macs"] / rep["baseline"]["macs"]
     assert 0.45 <= cut <= 0.6
-    assert rep["compressed"]["macs"] == rep["compressed"]["effective_macs"]  # dense model
+    # a dense model, not a mask: only weights that happen to be exactly zero are skipped
+    assert rep["compressed"]["effective_macs"] >= 0.999 * rep["compressed"]["macs"]
+    assert rep["compressed"]["nonzero_params"] >= 0.999 * rep["compressed"]["params"]
     assert rep["artifacts"][0]["agreement"] >= 0.99
     assert rep["pruning"]["method"] == "channel"
     assert rep["pruning"]["layers"]["layer1.0.conv1"]["out"] < 64
