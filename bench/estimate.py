@@ -85,6 +85,17 @@ def count_artifact(path: str | os.PathLike[str]) -> OnnxMacCount:
     return _checkpoint_cost(Path(path))
 
 
+def uncounted_warning(uncounted: list[str]) -> list[str]:
+    """The warning a table shows when some multiply-accumulate nodes could not be counted."""
+    if not uncounted:
+        return []
+    more = f" and {len(uncounted) - 2} more" if len(uncounted) > 2 else ""
+    return [
+        f"{len(uncounted)} node(s) not counted ({', '.join(uncounted[:2])}{more}): "
+        "its MACs and any estimate are too low"
+    ]
+
+
 def roofline_ms(
     count: OnnxMacCount, board, *, threads: int = 1, precision: str | None = None
 ) -> dict[str, Any]:
@@ -150,5 +161,5 @@ def estimate(path: str | os.PathLike[str], board, *, threads: int = 1) -> dict[s
         "cpu": board.cpu_model,
         "cpu_flags": list(board.isa),
         "uncounted": count.uncounted,
-        "warnings": [],
+        "warnings": uncounted_warning(count.uncounted),
     }

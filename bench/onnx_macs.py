@@ -2,7 +2,7 @@
 
 Artifacts and foreign ONNX models have no PyTorch module to count on, so the graph itself is
 read: local functions are inlined (tinykit's k-means decode is one), shapes are inferred by
-onnx, and every node that multiplies and accumulates is counted from its input and output
+onnx (or read off one onnxruntime run where onnx cannot), and every node that multiplies and accumulates is counted from its input and output
 shapes. Nodes of other kinds (activations, pooling, adds) are not MACs; nodes whose shapes
 stay unknown are listed in ``uncounted`` rather than guessed.
 
@@ -163,10 +163,11 @@ _COUNTERS = {
     "MatMul": (_matmul_macs, 1),
     "MatMulInteger": (_matmul_macs, 1),
     "QLinearMatMul": (lambda n, g: _matmul_macs(n, g, 0), 3),
+    "QGemm": (_gemm_macs, 3),  # com.microsoft: A, a_scale, a_zp, B, ...
 }
 
 
-_INT8_OPS = ("ConvInteger", "QLinearConv", "MatMulInteger", "QLinearMatMul")
+_INT8_OPS = ("ConvInteger", "QLinearConv", "MatMulInteger", "QLinearMatMul", "QGemm")
 
 
 def _load(model: str | os.PathLike[str] | Any):
@@ -181,6 +182,54 @@ def _load(model: str | os.PathLike[str] | Any):
         return onnx.load(str(p))
     except Exception as e:  # protobuf raises its own DecodeError types
         raise TinykitError(f"{p} is not an ONNX model: {str(e).splitlines()[0]}") from e
+
+
+def _fill_by_running(proto, g: _Graph, shapes_of: set[str], values_of: set[str]) -> None:
+    """Shapes (and constant values) that onnx's inference cannot give, read off one run.
+
+    onnx does not infer through com.microsoft ops (QLinearAdd, QGemm and friends of an
+    onnxruntime int8 graph), and computed weights (a k-means decode) are values, not
+    initializers. One onnxruntime run on zeros, with those tensors exposed as outputs, gives
+    both exactly; a dynamic dimension is taken as 1.
+    """
+    import numpy as np
+    import onnx
+    import onnxruntime as ort
+    from onnx import helper
+
+    names = sorted((shapes_of | values_of) - set(g.consts))
+    if not names:
+        return
+    m = onnx.ModelProto()
+    m.CopyFrom(proto)
+    known = {o.name for o in m.graph.output}
+    m.graph.output.extend(onnx.ValueInfoProto(name=n) for n in names if n not in known)
+    so = ort.SessionOptions()
+    so.graph_optimization_level = ort.GraphOptimizationLevel.ORT_DISABLE_ALL
+    so.intra_op_num_threads = 1
+    so.log_severity_level = 3
+    try:
+        sess = ort.InferenceSession(m.SerializeToString(), so, providers=["CPUExecutionProvider"])
+    except Exception:  # a graph onnxruntime cannot run: those nodes stay uncounted
+        return
+    inits = {i.name for i in m.graph.initializer}
+    feeds = {}
+    for vi in m.graph.input:
+        if vi.name in inits:
+            continue
+        t = vi.type.tensor_type
+        dims = [d.dim_value if d.dim_value > 0 else 1 for d in t.shape.dim]
+        feeds[vi.name] = np.zeros(dims, dtype=helper.tensor_dtype_to_np_dtype(t.elem_type))
+    try:
+        outs = sess.run(names, feeds)
+    except Exception:
+        return
+    for n, v in zip(names, outs):
+        v = np.asarray(v)
+        g.shapes[n] = list(v.shape)
+        g.dtypes.setdefault(n, helper.np_dtype_to_tensor_dtype(v.dtype))
+        if n in values_of:
+            g.consts[n] = v
 
 
 def count_onnx_macs(model: str | os.PathLike[str] | Any) -> OnnxMacCount:
@@ -206,9 +255,25 @@ def count_onnx_macs(model: str | os.PathLike[str] | Any) -> OnnxMacCount:
             f"cannot infer the shapes of the ONNX graph: {str(e).splitlines()[0]}"
         ) from e
     g = _Graph(proto)
+    folded = set(g.consts)  # tensors the runtime computes once, at load
+    missing, computed = set(), set()
+    for node in proto.graph.node:
+        if all(t in folded for t in node.input if t):
+            folded.update(node.output)
+        elif node.op_type in _COUNTERS:
+            w_index = _COUNTERS[node.op_type][1]
+            io = [*node.input[: w_index + 1], node.output[0]]
+            missing.update(t for t in io if t and t not in g.shapes)
+            w = node.input[w_index] if len(node.input) > w_index else ""
+            if w in folded and w not in g.consts:
+                computed.add(w)
+    if missing or computed:
+        _fill_by_running(proto, g, missing, computed)
     per_node: list[NodeCost] = []
     uncounted: list[str] = []
-    folded = set(g.consts)  # tensors the runtime computes once, at load
+    folded = {i.name for i in proto.graph.initializer} | {
+        n.output[0] for n in proto.graph.node if n.op_type == "Constant"
+    }
     for i, node in enumerate(proto.graph.node):
         name = node.name or f"{node.op_type}_{i}"
         if all(t in folded for t in node.input if t):

@@ -25,7 +25,7 @@ def bench_report(results: list[tuple[str, dict[str, Any]]], board) -> dict[str, 
     """The JSON record: board, one entry per artifact (kind, size, MACs, latency), points for
     the latency-vs-MACs plot, and the environment of this machine."""
     from tinykit.bench.env import environment
-    from tinykit.bench.estimate import count_artifact
+    from tinykit.bench.estimate import count_artifact, uncounted_warning
     from tinykit.bench.latency import artifact_kind
 
     entries, points = [], []
@@ -35,6 +35,7 @@ def bench_report(results: list[tuple[str, dict[str, Any]]], board) -> dict[str, 
         else:
             c = count_artifact(path)
             macs, eff = c.macs, c.effective_macs
+            lat = {**lat, "warnings": [*lat.get("warnings", []), *uncounted_warning(c.uncounted)]}
         lat = {k: v for k, v in lat.items() if k not in ("times_ms", "macs", "effective_macs")}
         entries.append(
             {
@@ -56,6 +57,12 @@ def bench_report(results: list[tuple[str, dict[str, Any]]], board) -> dict[str, 
         "points": points,
         "environment": environment(),
     }
+
+
+def _runs_per_process(lat: dict[str, Any]) -> str:
+    """'runs x processes': the record's ``runs`` pools every process's timed runs."""
+    repeats = lat.get("repeats") or 1
+    return f"{lat.get('runs', 0) // repeats} x {repeats}"
 
 
 def _ms(v) -> str:
@@ -94,7 +101,7 @@ def render_bench(report: dict[str, Any]) -> str:
                 _ms(lat.get("std")),
                 _ms(lat.get("first_ms")),
                 "-" if rss is None else f"{rss / 1024:.1f}",
-                "-" if est else f"{lat.get('runs')} x {lat.get('repeats', 1)}",
+                "-" if est else _runs_per_process(lat),
             ]
         )
         for w in lat.get("warnings", []):

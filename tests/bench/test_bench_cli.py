@@ -57,6 +57,9 @@ def test_bench_json_and_files(artifacts, tmp_path, capsys):
     assert onnx["peak_rss_kb"] > 10_000 and onnx["cpu_flags"] == rep["environment"]["cpu_flags"]
     assert rep["results"][0]["macs"] == rep["results"][1]["macs"] == 12_206_720
     assert json.loads((out / "bench.json").read_text())["results"][0]["kind"] == "onnx"
+    from tinykit.bench.report import render_bench
+
+    assert " 20 x 2" in render_bench(rep)  # runs per process x processes, not the pooled 40
     png = (out / "latency_vs_macs.png").read_bytes()
     assert png[:8] == b"\x89PNG\r\n\x1a\n" and len(png) > 10_000
 

@@ -78,7 +78,7 @@ def test_constant_subgraph_is_folded_not_charged():
     assert c.macs == 2 * 16 * 1
 
 
-def test_unknown_recurrent_op_is_reported_not_dropped():
+def test_unknown_recurrent_op_is_reported_not_dropped(tmp_path):
     nodes = [helper.make_node("LSTM", ["x", "w", "r"], ["y"], hidden_size=4)]
     model = _model(
         nodes,
@@ -91,6 +91,15 @@ def test_unknown_recurrent_op_is_reported_not_dropped():
     )
     c = count_onnx_macs(model)
     assert c.macs == 0 and len(c.uncounted) == 1 and "LSTM" in c.uncounted[0]
+    # and an estimate built on the short count says so
+    import onnx
+
+    from tinykit.bench.estimate import estimate
+    from tinykit.boards import load_board
+
+    onnx.save(model, tmp_path / "lstm.onnx")
+    (w,) = estimate(tmp_path / "lstm.onnx", load_board("rpi5"))["warnings"]
+    assert w.startswith("1 node(s) not counted (") and "LSTM" in w and "too low" in w
 
 
 def test_not_an_onnx_file(tmp_path):
@@ -120,3 +129,29 @@ def test_exported_cifar_resnet18_agrees_with_torch(tmp_path):
     torch_count = count_macs(model, torch.zeros(1, 3, 32, 32))
     assert onnx_count.macs == torch_count.macs  # 555,422,720 for the CIFAR stem
     assert onnx_count.uncounted == []
+
+
+def test_onnxruntime_int8_graph_is_counted_through_contrib_ops(tmp_path, artifacts):
+    """onnx cannot infer shapes past com.microsoft ops (QLinearAdd, QLinearGlobalAveragePool,
+    QGemm); the counter reads them off a run, so the int8 graph costs what its fp32 source does."""
+    import onnx
+    from onnxruntime.quantization import CalibrationDataReader, QuantFormat, quantize_static
+
+    class Reader(CalibrationDataReader):
+        def __init__(self):
+            rng = np.random.default_rng(0)
+            self.batches = iter(
+                [{"input": rng.random((1, 1, 32, 32), dtype=np.float32)} for _ in range(4)]
+            )
+
+        def get_next(self):
+            return next(self.batches, None)
+
+    q = tmp_path / "q.onnx"
+    quantize_static(str(artifacts["onnx"]), str(q), Reader(), quant_format=QuantFormat.QOperator)
+    ops = {n.op_type for n in onnx.load(str(q)).graph.node}
+    assert {"QLinearConv", "QLinearAdd", "QGemm"} <= ops
+    fp32, int8 = count_onnx_macs(artifacts["onnx"]), count_onnx_macs(q)
+    assert int8.uncounted == []
+    assert int8.macs == fp32.macs == 12_206_720
+    assert int8.precision == "int8"

@@ -85,6 +85,14 @@ def test_pruned_kmeans_layers_store_a_mask_and_nonzero_indices(tmp_path, referen
     ops = {n.op_type for n in onnx.load(str(art.path)).graph.node}
     assert {"KMeansDecode", "KMeansDecodeSparse"} <= ops
     assert art.size_bytes < 0.15 * dense_file.size_bytes  # 4-bit, one layer at 2 bits per weight
+    # the decoded weights are computed, not stored: their zeros still skip work in the count
+    from tinykit.bench.macs import count_macs
+    from tinykit.bench.onnx_macs import count_onnx_macs
+
+    torch_count = count_macs(m, torch.from_numpy(x[:1]))
+    onnx_count = count_onnx_macs(art.path)
+    assert onnx_count.macs == torch_count.macs
+    assert onnx_count.effective_macs == torch_count.effective_macs < torch_count.macs
 
 
 def test_tflite_agrees_with_torch(tmp_path, reference_model, digits):
