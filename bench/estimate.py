@@ -24,7 +24,7 @@ def _checkpoint_cost(path: Path) -> OnnxMacCount:
 
     from tinykit.checkpoint import load_checkpoint
 
-    ckpt = load_checkpoint(path)
+    ckpt = load_checkpoint(path, can_trust=False)
     model = ckpt.build().eval()
     moved: dict[str, int] = {}
 

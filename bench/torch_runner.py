@@ -21,7 +21,7 @@ def measure_checkpoint(path: str, *, threads: int = 1, runs: int = 100, warmup: 
     from tinykit.checkpoint import load_checkpoint
 
     torch.set_num_threads(threads)
-    ckpt = load_checkpoint(path)
+    ckpt = load_checkpoint(path, can_trust=False)
     model = ckpt.build().eval()
     import numpy as np
 

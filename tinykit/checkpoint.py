@@ -74,8 +74,10 @@ def save_checkpoint(path: str | os.PathLike[str], model, ckpt: Checkpoint) -> Pa
     return Path(path)
 
 
-def safe_torch_load(path: Path, *, trust_pickle: bool, what: str):
-    """torch.load with weights_only=True unless the user trusts the file; errors as one line."""
+def safe_torch_load(path: Path, *, trust_pickle: bool, what: str, can_trust: bool = True):
+    """torch.load with weights_only=True unless the user trusts the file; errors as one line.
+
+    ``can_trust`` says whether the command offers --trust-pickle, so the advice fits it."""
     import pickle
 
     import torch
@@ -86,24 +88,33 @@ def safe_torch_load(path: Path, *, trust_pickle: bool, what: str):
         return torch.load(path, map_location="cpu", weights_only=not trust_pickle)
     except pickle.UnpicklingError as e:
         if "can still be loaded" in str(e):  # a real pickle with classes outside the allowlist
+            advice = (
+                "pass --trust-pickle only if you trust its source, or save a state_dict"
+                if can_trust
+                else "it is not a tinykit checkpoint: export it to .onnx or .tflite first"
+            )
             raise TinykitError(
                 f"{path} needs full pickle to load (it holds Python objects, not only tensors); "
-                "pass --trust-pickle only if you trust its source, or save a state_dict"
+                + advice
             ) from e
+        raise TinykitError(f"cannot read {what} {path}: not a PyTorch file, or corrupted") from e
+    except (KeyError, IndexError, TypeError, AttributeError) as e:  # pickle opcodes of junk
         raise TinykitError(f"cannot read {what} {path}: not a PyTorch file, or corrupted") from e
     except (RuntimeError, OSError, EOFError, ValueError) as e:
         raise TinykitError(f"cannot read {what} {path}: {str(e).splitlines()[0]}") from e
 
 
-def load_checkpoint(path: str | os.PathLike[str], *, trust_pickle: bool = False) -> Checkpoint:
+def load_checkpoint(
+    path: str | os.PathLike[str], *, trust_pickle: bool = False, can_trust: bool = True
+) -> Checkpoint:
     """Read a tinykit checkpoint. Full pickle only with ``trust_pickle`` (a foreign file may run
-    code when unpickled)."""
+    code when unpickled); ``can_trust``: the command offers --trust-pickle."""
     p = Path(path)
-    payload = safe_torch_load(p, trust_pickle=trust_pickle, what="checkpoint")
+    payload = safe_torch_load(p, trust_pickle=trust_pickle, what="checkpoint", can_trust=can_trust)
     if not isinstance(payload, dict) or payload.get("format") != FORMAT:
         raise TinykitError(
-            f"{p} is not a tinykit checkpoint: for a plain state_dict use --model ARCH "
-            "--weights FILE --num-classes N"
+            f"{p} is not a tinykit checkpoint: 'tinykit train' writes one; a plain state_dict "
+            "goes to compress as --model ARCH --weights FILE --num-classes N"
         )
     if payload.get("version", 0) > VERSION:
         raise TinykitError(f"{p} was written by a newer tinykit (format {payload['version']})")

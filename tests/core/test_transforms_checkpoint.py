@@ -55,6 +55,9 @@ def test_foreign_pickle_refused_unless_trusted(tmp_path):
     torch.save({"format": "tinykit-checkpoint", "obj": argparse.Namespace()}, p)
     with pytest.raises(TinykitError, match="--trust-pickle"):
         load_checkpoint(p)
+    with pytest.raises(TinykitError, match="not a tinykit checkpoint: export it") as e:
+        load_checkpoint(p, can_trust=False)  # bench has no --trust-pickle: no advice to use it
+    assert "--trust-pickle" not in str(e.value)
 
 
 def test_plain_state_dict_is_not_a_checkpoint(tmp_path):
@@ -66,9 +69,10 @@ def test_plain_state_dict_is_not_a_checkpoint(tmp_path):
 
 def test_garbage_file(tmp_path):
     p = tmp_path / "x.pt"
-    p.write_bytes(b"not a checkpoint at all")
-    with pytest.raises(TinykitError, match="cannot read checkpoint .*not a PyTorch file"):
-        load_checkpoint(p)
+    for junk in (b"not a checkpoint at all", b"hi\n"):  # "h" is a pickle opcode: a KeyError
+        p.write_bytes(junk)
+        with pytest.raises(TinykitError, match="cannot read checkpoint .*not a PyTorch file"):
+            load_checkpoint(p)
 
 
 def test_untrained_architecture_is_the_same_on_every_run(tmp_path):
