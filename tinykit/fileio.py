@@ -14,6 +14,18 @@ from typing import Any
 from tinykit.errors import TinykitError
 
 
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
+
+
+def _usual_mode(path: Path, *, folder: bool) -> None:
+    """mkstemp and mkdtemp create private (0600 / 0700) entries; what tinykit writes is meant to
+    be shipped and shared, so give it the mode a plain open() or mkdir would have."""
+    path.chmod((0o777 if folder else 0o666) & ~_umask())
+
+
 @contextlib.contextmanager
 def atomic_path(path: str | os.PathLike[str]) -> Iterator[Path]:
     """Yield a temporary path next to ``path``; rename it onto ``path`` only on success."""
@@ -24,6 +36,7 @@ def atomic_path(path: str | os.PathLike[str]) -> Iterator[Path]:
     tmp_path = Path(tmp)
     try:
         yield tmp_path
+        _usual_mode(tmp_path, folder=False)
         os.replace(tmp_path, final)
     finally:
         if tmp_path.exists():
@@ -51,6 +64,7 @@ def staged_dir(final: str | os.PathLike[str]) -> Iterator[Path]:
     tmp = Path(tempfile.mkdtemp(prefix=f".{final.name}.", suffix=".part", dir=final.parent))
     try:
         yield tmp
+        _usual_mode(tmp, folder=True)
         if final.exists():
             final.rmdir()  # empty by contract
         os.replace(tmp, final)
