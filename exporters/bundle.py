@@ -48,6 +48,38 @@ def manifest(
     }
 
 
+def tensor_names(path: Path, fmt: str) -> dict[str, Any]:
+    """The names an app calls the file's inputs and outputs by, read from the file itself:
+    a .tflite names its tensors after its signature (serving_default_args_0:0), not after
+    the manifest's ``input.name``, and LiteRT's signature runner wants the signature's keys."""
+    if fmt == "onnx":
+        import onnx
+
+        g = onnx.load(str(path), load_external_data=False).graph
+        inits = {i.name for i in g.initializer}
+        return {
+            "tensors": {
+                "inputs": [i.name for i in g.input if i.name not in inits],
+                "outputs": [o.name for o in g.output],
+            }
+        }
+    if fmt == "tflite":
+        from ai_edge_litert.interpreter import Interpreter
+
+        it = Interpreter(model_path=str(path))
+        return {
+            "tensors": {
+                "inputs": [d["name"] for d in it.get_input_details()],
+                "outputs": [d["name"] for d in it.get_output_details()],
+            },
+            "signatures": {
+                k: {"inputs": list(v["inputs"]), "outputs": list(v["outputs"])}
+                for k, v in it.get_signature_list().items()
+            },
+        }
+    return {}
+
+
 def artifact_entry(
     path: Path, bundle_dir: Path, fmt: str, precision: str, **kw: Any
 ) -> dict[str, Any]:
@@ -56,6 +88,7 @@ def artifact_entry(
         "format": fmt,
         "precision": precision,
         "sha256": sha256(path),
+        **tensor_names(path, fmt),
         **kw,
     }
 

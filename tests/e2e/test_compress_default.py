@@ -85,6 +85,17 @@ def test_bundle_runs_from_the_manifest_alone(run, digits):
     acc = float((preds == digits.test.y).mean())
     onnx = next(a for a in rep["artifacts"] if a["format"] == "onnx")
     assert acc == pytest.approx(onnx["accuracy"])
+    assert entry["tensors"] == {"inputs": [man["input"]["name"]], "outputs": ["logits"]}
+    # the .tflite through LiteRT's signature runner, by the names its entry gives
+    from ai_edge_litert.interpreter import Interpreter
+
+    tfl = next(a for a in man["artifacts"] if a["format"] == "tflite")
+    ((sig_name, sig),) = tfl["signatures"].items()
+    runner = Interpreter(model_path=str(bundle / tfl["path"])).get_signature_runner(sig_name)
+    tfl_preds = np.array(
+        [runner(**{sig["inputs"][0]: x[i : i + 1]})[sig["outputs"][0]].argmax() for i in range(60)]
+    )
+    assert (tfl_preds == preds[:60]).mean() >= 0.95
     assert (bundle.parent / "digits-resnet8.zip").is_file()
 
 
