@@ -108,6 +108,19 @@ def test_unknown_board(artifacts, tmp_path, capsys):
     assert not (tmp_path / "o").exists()
 
 
+def test_files_a_device_cannot_run_are_refused_before_connecting(artifacts, tmp_path, capsys):
+    """The refusal comes before any host is contacted (10.255.255.1 would fail as unreachable
+    instead), for a checkpoint over SSH and an .onnx on a phone."""
+    for board, bad, ok in (("rpi5", "checkpoint", "onnx"), ("android-midrange", "onnx", "tflite")):
+        code, _, err = run_cli(
+            ["bench", str(artifacts[ok]), str(artifacts[bad]), "--board", board]
+            + ["--host", "pi@10.255.255.1", "--out", str(tmp_path / "o"), "--quiet"],
+            capsys,
+        )
+        one_line_error(code, err, artifacts[bad].name, f"board '{board}' runs only")
+    assert not (tmp_path / "o").exists()
+
+
 @pytest.mark.slow
 def test_host_that_never_answers(artifacts, tmp_path, capsys):
     srv = socket.socket()

@@ -144,13 +144,21 @@ def bench(
     from tinykit.bench.board import bench_on_board, check_host, resolve_board
     from tinykit.bench.latency import artifact_kind
     from tinykit.bench.report import bench_report, render_bench
+    from tinykit.errors import TinykitError
     from tinykit.fileio import check_out_dir, new_run_dir, staged_dir, write_json
     from tinykit.progress import progress_bar
 
-    for a in artifacts:  # every input checked before anything runs
-        artifact_kind(a)
+    kinds = [artifact_kind(a) for a in artifacts]  # every input checked before anything runs
     b = resolve_board(board)
     check_host(b, host)
+    if host and not estimate_only:
+        wanted = {"adb": ("tflite",), "ssh": ("tflite", "onnx")}.get(b.connect)
+        for a, kind in zip(artifacts, kinds):
+            if wanted and kind not in wanted:
+                raise TinykitError(
+                    f"{a}: board '{b.name}' runs only {' or '.join('.' + w for w in wanted)} "
+                    "files: pass the bundle's file instead (tinykit compress writes them)"
+                )
     out_dir = check_out_dir(out) if out else new_run_dir("tinykit-out", "bench")
     opts = dict(
         port=port,
