@@ -34,6 +34,7 @@ def test_help_lists_commands_and_explains_options():
     assert r.returncode == 0 and "compress" in r.stdout and "train" in r.stdout
     r = run_cli("compress", "--help")
     assert r.returncode == 0
+    assert "\n  Measures the baseline" in r.stdout  # the description is re-wrapped, not kept
     for opt in (
         "--bits",
         "--quant",

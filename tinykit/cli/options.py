@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import inspect
+
 import click
 
 MODEL_HELP = (
@@ -64,7 +66,8 @@ def data_options(f):
         ]
     ):
         f = opt(f)
-    f.__doc__ = (f.__doc__ or "") + "\n\n\b\n" + DATA_HELP
+    # dedent first: the appended block has no indentation, so click would keep the docstring's
+    f.__doc__ = inspect.cleandoc(f.__doc__ or "") + "\n\n\b\n" + DATA_HELP
     return f
 
 
