@@ -63,15 +63,18 @@ def _ssh_error(target: SshTarget, stderr: str) -> str:
     """One line for ssh's own failures (exit 255)."""
     low = stderr.lower()
     host = target.host + (f" port {target.port}" if target.port else "")
+    port = f"-p {target.port} " if target.port else ""
+    if target.identity and not Path(target.identity).is_file():
+        return f"the --identity key file {target.identity} does not exist"
     if "permission denied" in low or "too many authentication failures" in low:
         return (
-            f"authentication to {host} failed: set up key login (ssh-copy-id {target.host}) "
-            "or pass --identity KEY"
+            f"authentication to {host} failed: set up key login "
+            f"(ssh-copy-id {port}{target.host}) or pass --identity KEY"
         )
     if "host key verification failed" in low or "remote host identification has changed" in low:
         return (
             f"the host key of {host} is not known or has changed: connect once with "
-            f"'ssh {target.host}' to check and accept it"
+            f"'ssh {port}{target.host}' to check and accept it"
         )
     if "could not resolve hostname" in low:
         return f"host {target.host} is unknown (its name does not resolve)"

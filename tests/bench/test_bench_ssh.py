@@ -119,9 +119,12 @@ def test_host_that_never_answers(sshd, artifacts, clean):
         srv.close()
 
 
-def test_authentication_failure(sshd, artifacts, clean):
-    with pytest.raises(TinykitError, match="authentication to .* failed"):
+def test_authentication_failure(sshd, artifacts, clean, tmp_path):
+    with pytest.raises(TinykitError, match="authentication to .* failed") as e:
         ssh_bench(artifacts["tflite"], _target(sshd, identity=str(sshd.other_key)))
+    assert f"ssh-copy-id -p {sshd.port} {sshd.host}" in str(e.value)  # advice that works
+    with pytest.raises(TinykitError, match="key file .*nokey does not exist"):
+        ssh_bench(artifacts["tflite"], _target(sshd, identity=str(tmp_path / "nokey")))
 
 
 def test_no_python_on_device(sshd, artifacts, clean):
