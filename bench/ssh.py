@@ -156,8 +156,23 @@ def run_in_remote_dir(
                     f"{copy.stderr.strip() or copy.returncode}"
                 )
         run = " ".join(q(str(a)) for a in argv)
-        cmd = f"cd {q(remote_dir)} && {run}; rc=$?; cd / && rm -rf -- {q(remote_dir)}; exit $rc"
-        proc = _run(target, cmd, timeout=timeout + 15, what=what)
+        # The program runs in the background while a watcher reads the session's stdin, which
+        # tinykit holds open: when tinykit or its ssh dies (Ctrl-C), stdin ends, the watcher
+        # stops the program, and the folder is removed at once instead of at the deadline.
+        # (A background job's own stdin is /dev/null, hence the copy on fd 3; the watcher's
+        # output goes to /dev/null so that sshd does not wait for it to close the session.)
+        cmd = (
+            f"cd {q(remote_dir)} || exit 1; exec 3<&0; {run} </dev/null & pid=$!; "
+            "{ cat <&3; kill $pid; } >/dev/null 2>&1 & watch=$!; exec 3<&-; "
+            f"wait $pid; rc=$?; kill $watch 2>/dev/null; cd / && rm -rf -- {q(remote_dir)}; "
+            "exit $rc"
+        )
+        r, w = os.pipe()
+        try:
+            proc = _run(target, cmd, timeout=timeout + 15, stdin=r, what=what)
+        finally:
+            os.close(r)
+            os.close(w)
         done = True
     finally:
         if not done:

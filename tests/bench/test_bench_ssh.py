@@ -202,3 +202,32 @@ def test_not_a_model_is_refused_before_connecting(tmp_path):
     with pytest.raises(TinykitError, match="not a model tinykit can bench"):
         ssh_bench(p, SshTarget(host="nobody@127.0.0.1", port=_closed_port()))
     assert os.path.exists(p)
+
+
+@pytest.mark.parametrize("sig", ["SIGINT", "SIGTERM"])
+def test_interrupted_bench_stops_the_remote_runner_at_once(sshd, artifacts, tmp_path, clean, sig):
+    """Ctrl-C (SIGINT to the whole foreground group) or a SIGTERM to tinykit alone: the runner on
+    the device is stopped and its folder removed now, not at its 600 s deadline."""
+    import signal
+    import subprocess
+
+    argv = [str(Path(sys.executable).parent / "tinykit"), "bench", str(artifacts["tflite"])]
+    argv += ["--board", "rpi5", "--host", sshd.host, "--port", str(sshd.port)]
+    argv += ["--identity", str(sshd.key), "--remote-python", sys.executable, "--quiet"]
+    argv += ["--runs", "100000000", "--out", str(tmp_path / "o")]
+    for opt in sshd.options:
+        argv += ["--ssh-opt", opt]
+    p = subprocess.Popen(argv, start_new_session=True, stderr=subprocess.PIPE, text=True)
+    deadline = time.monotonic() + 60
+    while not _leftovers()[1] and p.poll() is None and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert _leftovers()[1], "the runner never started on the device"
+    time.sleep(0.5)
+    if sig == "SIGINT":
+        os.killpg(p.pid, signal.SIGINT)
+    else:
+        p.send_signal(signal.SIGTERM)
+    _, err = p.communicate(timeout=30)
+    assert p.returncode != 0 and "Traceback" not in err
+    assert not (tmp_path / "o").exists()
+    # the clean fixture then checks, for 5 s at most, that no runner or folder is left
