@@ -2,9 +2,10 @@
 
 Artifacts and foreign ONNX models have no PyTorch module to count on, so the graph itself is
 read: local functions are inlined (tinykit's k-means decode is one), shapes are inferred by
-onnx (or read off one onnxruntime run where onnx cannot), and every node that multiplies and accumulates is counted from its input and output
-shapes. Nodes of other kinds (activations, pooling, adds) are not MACs; nodes whose shapes
-stay unknown are listed in ``uncounted`` rather than guessed.
+onnx (or read off one onnxruntime run where onnx cannot), and every node that multiplies and
+accumulates is counted from its input and output shapes. Nodes of other kinds (activations,
+pooling, adds) are not MACs; nodes whose shapes stay unknown are listed in ``uncounted``
+rather than guessed.
 
 Bytes moved per node (weights read + activations read and written, at their stored dtype)
 feed the roofline estimate of :mod:`tinykit.bench.estimate`.
@@ -224,7 +225,7 @@ def _fill_by_running(proto, g: _Graph, shapes_of: set[str], values_of: set[str])
         outs = sess.run(names, feeds)
     except Exception:
         return
-    for n, v in zip(names, outs):
+    for n, v in zip(names, outs, strict=True):
         v = np.asarray(v)
         g.shapes[n] = list(v.shape)
         g.dtypes.setdefault(n, helper.np_dtype_to_tensor_dtype(v.dtype))

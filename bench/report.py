@@ -21,6 +21,20 @@ def _int8_note(flags: list[str], machine: str) -> str | None:
     return None
 
 
+def short_labels(paths: list[str]) -> list[str]:
+    """Each path's file name, with as many parent folders as it takes to tell it from the
+    others (c4/model.pt and c8/model.pt, not model.pt twice)."""
+    parts = [Path(p).resolve().parts for p in paths]
+    out = []
+    for i, p in enumerate(parts):
+        others = [q for j, q in enumerate(parts) if j != i and q != p]
+        n = 1
+        while n < len(p) and any(q[-n:] == p[-n:] for q in others):
+            n += 1
+        out.append("/".join(p[-n:]))
+    return out
+
+
 def bench_report(results: list[tuple[str, dict[str, Any]]], board) -> dict[str, Any]:
     """The JSON record: board, one entry per artifact (kind, size, MACs, latency), points for
     the latency-vs-MACs plot, and the environment of this machine."""
@@ -29,7 +43,8 @@ def bench_report(results: list[tuple[str, dict[str, Any]]], board) -> dict[str, 
     from tinykit.bench.latency import artifact_kind
 
     entries, points = [], []
-    for path, lat in results:
+    labels = short_labels([str(p) for p, _ in results])
+    for (path, lat), label in zip(results, labels, strict=True):
         if "macs" in lat:
             macs, eff = lat["macs"], lat["effective_macs"]
         else:
@@ -40,6 +55,7 @@ def bench_report(results: list[tuple[str, dict[str, Any]]], board) -> dict[str, 
         entries.append(
             {
                 "artifact": str(path),
+                "label": label,
                 "kind": artifact_kind(path),
                 "size_bytes": os.path.getsize(path),
                 "macs": macs,
@@ -47,9 +63,7 @@ def bench_report(results: list[tuple[str, dict[str, Any]]], board) -> dict[str, 
                 "latency_ms": lat,
             }
         )
-        points.append(
-            {"stage": Path(path).name, "runtime": lat["runtime"], "macs": macs, "latency_ms": lat}
-        )
+        points.append({"stage": label, "runtime": lat["runtime"], "macs": macs, "latency_ms": lat})
     return {
         "tinykit_bench": 1,
         "board": board.to_dict(),
@@ -63,6 +77,10 @@ def _runs_per_process(lat: dict[str, Any]) -> str:
     """'runs x processes': the record's ``runs`` pools every process's timed runs."""
     repeats = lat.get("repeats") or 1
     return f"{lat.get('runs', 0) // repeats} x {repeats}"
+
+
+def _is_arm(machine: str) -> bool:
+    return machine.lower() in ("aarch64", "arm64") or machine.lower().startswith("armv")
 
 
 def _ms(v) -> str:
@@ -81,7 +99,7 @@ def render_bench(report: dict[str, Any]) -> str:
         "mean ms",
         "std ms",
         "first ms",
-        "peak MB",
+        "peak MiB",
         "runs",
     ]
     rows, notes = [], []
@@ -92,7 +110,7 @@ def render_bench(report: dict[str, Any]) -> str:
         rss = lat.get("peak_rss_kb")
         rows.append(
             [
-                Path(r["artifact"]).name,
+                r.get("label", Path(r["artifact"]).name),
                 where,
                 _fmt_count(r["macs"]),
                 _ms(lat["median"]) + (" (est.)" if est else ""),
@@ -105,7 +123,7 @@ def render_bench(report: dict[str, Any]) -> str:
             ]
         )
         for w in lat.get("warnings", []):
-            notes.append(f"warning: {Path(r['artifact']).name}: {w}")
+            notes.append(f"warning: {r.get('label', Path(r['artifact']).name)}: {w}")
     first = report["results"][0]["latency_ms"]
     b = report["board"]
     foot = []
@@ -119,6 +137,14 @@ def render_bench(report: dict[str, Any]) -> str:
         note = _int8_note(flags, first.get("machine", ""))
         if note:
             foot.append(f"note: {note}")
+        arm_profile = any(i.startswith("asimd") for i in b.get("isa", []))
+        machine = first.get("machine", "")
+        if b.get("connect") != "local" and machine and arm_profile != _is_arm(machine):
+            foot.append(
+                f"warning: the device is {machine}, but profile '{b['name']}' describes "
+                f"{b.get('cpu_model', 'another CPU')}: check --host, or pass a profile of "
+                "this device with --board FILE.toml"
+            )
         versions = sorted(
             {
                 f"{r['latency_ms']['runtime']} {r['latency_ms'].get('runtime_version')}"
@@ -131,12 +157,21 @@ def render_bench(report: dict[str, Any]) -> str:
             "process(es); 'first' is the first inference, not in the statistics"
         )
     else:
-        rl = first.get("roofline", {})
+        peaks = sorted(
+            {
+                f"{rl.get('peak_gmacs', 0):.1f} G{rl.get('precision')} MAC/s"
+                for rl in (r["latency_ms"].get("roofline", {}) for r in report["results"])
+            }
+        )
+        how = (
+            "drop --estimate to measure on this machine"
+            if b.get("connect") == "local"
+            else "pass --host (without --estimate) to measure on the board"
+        )
         foot.append(
             f"ESTIMATE, not a measurement: roofline of MACs and bytes moved against "
-            f"{b['title']}'s peaks ({rl.get('peak_gmacs', 0):.1f} G{rl.get('precision')}"
-            f" MAC/s on {first.get('threads')} core(s), {b['bandwidth_gbs']} GB/s); "
-            "pass --host to measure on the board"
+            f"{b['title']}'s peaks ({', '.join(peaks)} on {first.get('threads')} core(s), "
+            f"{b['bandwidth_gbs']} GB/s); {how}"
         )
         note = _int8_note(b.get("isa", []), "aarch64" if "asimd" in b.get("isa", []) else "")
         if note:

@@ -44,6 +44,11 @@ class BoardProfile:
                 f"board '{self.name}': connect must be one of "
                 f"{', '.join(CONNECTS)}, got '{self.connect}'"
             )
+        if self.cores < 1:
+            raise TinykitError(f"board '{self.name}': cores must be at least 1")
+        for key in ("clock_ghz", "bandwidth_gbs", "fp32_macs_per_cycle", "int8_macs_per_cycle"):
+            if getattr(self, key) < 0:
+                raise TinykitError(f"board '{self.name}': {key} cannot be negative")
 
     def peak_macs_per_s(self, precision: str, threads: int) -> float:
         """Peak multiply-accumulates per second on ``threads`` cores (at most all cores)."""
@@ -63,7 +68,8 @@ def _field(d: dict, key: str, where: str, kind: type):
     try:
         return kind(cur)
     except (TypeError, ValueError) as e:
-        raise TinykitError(f"board file {where}: '{key}' must be a {kind.__name__}") from e
+        what = {int: "a whole number", float: "a number", str: "a string"}.get(kind, kind.__name__)
+        raise TinykitError(f"board file {where}: '{key}' must be {what}") from e
 
 
 def parse_board(d: dict[str, Any], where: str) -> BoardProfile:

@@ -91,14 +91,17 @@ HEADER = [
 ]
 
 
-def format_table(header: list[str], rows: list[list[str]], *, left: int = 2) -> str:
-    """Columns aligned: the first ``left`` (names) to the left, the figures to the right."""
+def format_table(
+    header: list[str], rows: list[list[str]], *, left: int = 2, text: tuple[int, ...] = ()
+) -> str:
+    """Columns aligned: the first ``left`` (names) and the ``text`` ones to the left, the
+    figures to the right."""
     widths = [max(len(r[i]) for r in [header, *rows]) for i in range(len(header))]
 
     def line(cells: list[str]) -> str:
         out = []
         for i, c in enumerate(cells):
-            out.append(c.ljust(widths[i]) if i < left else c.rjust(widths[i]))
+            out.append(c.ljust(widths[i]) if i < left or i in text else c.rjust(widths[i]))
         return "  ".join(out).rstrip()
 
     rule = "  ".join("-" * w for w in widths)

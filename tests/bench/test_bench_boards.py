@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
 from tinykit.boards import list_boards, load_board
@@ -74,6 +76,13 @@ def test_bad_board_files(tmp_path):
         "fp32_macs_per_cycle = 1\nint8_macs_per_cycle = 1\n"
     )
     with pytest.raises(TinykitError, match="connect must be one of"):
+        load_board(bad)
+    good = (Path(__file__).parents[2] / "boards" / "rpi5.toml").read_text()
+    bad.write_text(good.replace("bandwidth_gbs = 17.1", "bandwidth_gbs = -5"))
+    with pytest.raises(TinykitError, match="bandwidth_gbs cannot be negative"):
+        load_board(bad)
+    bad.write_text(good.replace("cores = 4", 'cores = "four"'))
+    with pytest.raises(TinykitError, match="'cpu.cores' must be a whole number"):
         load_board(bad)
 
 

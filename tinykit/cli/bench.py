@@ -153,7 +153,7 @@ def bench(
     check_host(b, host)
     if host and not estimate_only:
         wanted = {"adb": ("tflite",), "ssh": ("tflite", "onnx")}.get(b.connect)
-        for a, kind in zip(artifacts, kinds):
+        for a, kind in zip(artifacts, kinds, strict=True):
             if wanted and kind not in wanted:
                 raise TinykitError(
                     f"{a}: board '{b.name}' runs only {' or '.join('.' + w for w in wanted)} "

@@ -64,7 +64,7 @@ def boards(name, measure_host, as_json) -> None:
                 ", ".join(f for f in p.isa if f not in ("fma", "amx_tile")) or "-",
             ]
         )
-    click.echo(format_table(header, rows))
+    click.echo(format_table(header, rows, text=(2, 8)))  # connect, ISA
     click.echo(
         "\nper-core peaks; sources in each boards/*.toml. host: read at run time, peaks "
         "measured (--measure-host). Remote boards: 'tinykit bench X --board NAME --host "
