@@ -146,3 +146,31 @@ def test_train_refuses_to_overwrite(tmp_path):
     f.write_text("precious")
     _assert_one_line_error(run_cli("train", "--out", str(f)), "exists")
     assert f.read_text() == "precious"
+
+
+def test_inspect_reads_a_checkpoint_of_other_data_without_needing_it(tmp_path):
+    """A 3-channel, 3-class, 16x16 checkpoint: inspect takes its shape from the checkpoint."""
+    import json
+
+    import torch
+
+    from tinykit.checkpoint import Checkpoint, save_checkpoint
+    from tinykit.models import build_model
+    from tinykit.spec import InputSpec
+
+    m = build_model("resnet8", num_classes=3, in_channels=3)
+    spec = InputSpec(shape=(1, 3, 16, 16), labels=("a", "b", "c"))
+    save_checkpoint(tmp_path / "m.pt", m, Checkpoint(arch="resnet8", spec=spec, state_dict={}))
+    r = run_cli("inspect", str(tmp_path / "m.pt"), "--json", "--out", str(tmp_path / "i"))
+    assert r.returncode == 0, r.stderr
+    from tinykit.bench.macs import count_macs
+
+    assert json.loads(r.stdout)["macs"] == count_macs(m, torch.zeros(1, 3, 16, 16)).macs
+    sd = tmp_path / "r18.pt"
+    import torchvision
+
+    torch.save(torchvision.models.resnet18(num_classes=3).state_dict(), sd)
+    r = run_cli(
+        "inspect", "--model", "resnet18", "--weights", str(sd), "--out", str(tmp_path / "j")
+    )
+    _assert_one_line_error(r, "does not fit resnet18 with 1000 classes (pass --num-classes?)")

@@ -99,6 +99,15 @@ def _check_xy(x: np.ndarray, y: np.ndarray, where: str) -> tuple[np.ndarray, np.
         x = x[:, None]
     if x.ndim != 4:
         raise TinykitError(f"{where}: images must be N,C,H,W or N,H,W, got shape {x.shape}")
+    if len(x) == 0:
+        raise TinykitError(f"{where} holds no images")
+    if not (np.issubdtype(x.dtype, np.integer) or np.issubdtype(x.dtype, np.floating)):
+        raise TinykitError(f"{where}: images must be numbers (float or uint8), got {x.dtype}")
+    if np.issubdtype(x.dtype, np.floating) and not np.isfinite(x).all():
+        bad = int((~np.isfinite(x)).any(axis=(1, 2, 3)).sum())
+        raise TinykitError(
+            f"{where}: {bad} image(s) hold NaN or infinite values: clean or drop them"
+        )
     if x.shape[1] > 4 and x.shape[-1] in (1, 3, 4):
         raise TinykitError(
             f"{where}: images look channels-last {x.shape}; transpose them to N,C,H,W"
@@ -243,6 +252,18 @@ def _finish(name, train: Split, val: Split, test: Split, names, size) -> DataSet
         if len(s) == 0:
             raise TinykitError(f"data set '{name}' has an empty {what} split")
     labels = _label_names([train.y, val.y, test.y], names, name)
+    if len(labels) < 2:
+        raise TinykitError(f"data set '{name}' has one class only: a classifier needs two or more")
+    missing = sorted(set(range(len(labels))) - set(np.unique(train.y).tolist()))
+    if missing:
+        import sys
+
+        shown = ", ".join(map(str, missing[:8])) + (" ..." if len(missing) > 8 else "")
+        print(
+            f"tinykit: warning: data set '{name}': no training images of class(es) {shown} "
+            f"(labels are read as 0..{len(labels) - 1})",
+            file=sys.stderr,
+        )
     spec = _spec_for(train.x, labels, size)
 
     def f32(s: Split) -> Split:

@@ -27,6 +27,32 @@ def _check_fits(model, data: DataSet) -> None:
         )
 
 
+def _warn_if_prepared_otherwise(data_spec, ckpt_spec, path) -> None:
+    """The checkpoint's preprocessing is applied as trained; say so where the data differs
+    from what it was trained on (float against uint8 pixels, another image size)."""
+    import sys
+
+    def values(scale: float) -> str:
+        if abs(scale - 1 / 255) < 1e-9:
+            return "uint8 pixels (scaled by 1/255)"
+        return "float values (used as they are)" if scale == 1 else f"values scaled by {scale:g}"
+
+    d, c = data_spec.preprocess, ckpt_spec.preprocess
+    if abs(d.scale - c.scale) > 1e-9:
+        print(
+            f"tinykit: warning: the data holds {values(d.scale)} but {path} was trained on "
+            f"{values(c.scale)}; its preprocessing is applied as trained: store the data as "
+            "it was at training time",
+            file=sys.stderr,
+        )
+    if tuple(d.resize) != tuple(c.resize):
+        print(
+            f"tinykit: warning: the data's images are {d.resize[0]}x{d.resize[1]} but {path} "
+            f"takes {c.resize[0]}x{c.resize[1]}: they are resized (bilinear) to fit",
+            file=sys.stderr,
+        )
+
+
 def load_source(
     model: str | None,
     *,
@@ -68,11 +94,13 @@ def load_source(
                 f"the data has {ds.spec.channels}-channel images but {path} takes "
                 f"{ckpt.spec.channels} channels"
             )
-        if int(max(ds.train.y.max(), ds.test.y.max())) >= ckpt.spec.num_classes:
+        top = int(max(ds.train.y.max(), ds.test.y.max()))
+        if top >= ckpt.spec.num_classes:
             raise TinykitError(
-                f"the data has labels up to {int(ds.test.y.max())} but {path} has "
+                f"the data has labels up to {top} but {path} has "
                 f"{ckpt.spec.num_classes} classes"
             )
+        _warn_if_prepared_otherwise(ds.spec, ckpt.spec, path)
         ds.spec = ckpt.spec  # the preprocessing the model was trained with
         m = ckpt.build()
         _check_fits(m, ds)

@@ -97,6 +97,32 @@ def test_image_folder(tmp_path):
             ),
             "channels-last",
         ),
+        (
+            lambda p: (
+                p.mkdir(),
+                np.savez(p / "train.npz", x=np.zeros((0, 1, 8, 8)), y=np.zeros(0, int)),
+                np.savez(p / "test.npz", x=np.zeros((0, 1, 8, 8)), y=np.zeros(0, int)),
+            ),
+            "train.npz holds no images",
+        ),
+        (
+            lambda p: (
+                p.mkdir(),
+                np.save(
+                    p / "x.npy", np.where(np.arange(40 * 64) == 7, np.nan, 1.0).reshape(40, 8, 8)
+                ),
+                np.save(p / "y.npy", np.arange(40) % 2),
+            ),
+            "1 image.s. hold NaN or infinite values",
+        ),
+        (
+            lambda p: (
+                p.mkdir(),
+                np.save(p / "x.npy", np.zeros((40, 8, 8))),
+                np.save(p / "y.npy", np.zeros(40, int)),
+            ),
+            "one class only",
+        ),
     ],
 )
 def test_bad_data_is_one_clear_error(tmp_path, make, needle):
@@ -104,3 +130,12 @@ def test_bad_data_is_one_clear_error(tmp_path, make, needle):
     make(p)
     with pytest.raises(TinykitError, match=needle):
         load_data(str(p))
+
+
+def test_classes_without_training_images_are_pointed_out(tmp_path, capsys):
+    y = np.array([0, 1, 2, 7] * 20)
+    np.save(tmp_path / "x.npy", np.random.default_rng(0).random((80, 8, 8)))
+    np.save(tmp_path / "y.npy", y)
+    ds = load_data(str(tmp_path))
+    assert ds.spec.num_classes == 8
+    assert "no training images of class(es) 3, 4, 5, 6" in capsys.readouterr().err

@@ -96,3 +96,20 @@ def test_untrained_architecture_is_the_same_on_every_run(tmp_path):
     wa, wb, wc = (s.model.conv1.weight for s in (a, b, c))
     assert torch.equal(wa, wb)
     assert not torch.equal(wa, wc)
+
+
+def test_data_prepared_otherwise_than_the_checkpoint_is_pointed_out(capsys):
+    from tinykit.sources import _warn_if_prepared_otherwise
+    from tinykit.spec import InputSpec, Preprocess
+
+    def spec(scale, size):
+        return InputSpec(
+            shape=(1, 1, *size), labels=("a", "b"), preprocess=Preprocess(scale=scale, resize=size)
+        )
+
+    _warn_if_prepared_otherwise(spec(1 / 255, (12, 12)), spec(1 / 255, (12, 12)), "m.pt")
+    assert capsys.readouterr().err == ""
+    _warn_if_prepared_otherwise(spec(1.0, (8, 8)), spec(1 / 255, (12, 12)), "m.pt")
+    err = capsys.readouterr().err
+    assert "holds float values (used as they are) but m.pt was trained on uint8 pixels" in err
+    assert "images are 8x8 but m.pt takes 12x12" in err

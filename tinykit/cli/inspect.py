@@ -24,9 +24,12 @@ def inspect(
     """Per-layer table (type, weight shape, params, nonzero, MACs, sparsity) and weights.png.
 
     MODEL is a tinykit checkpoint or an architecture name (with --weights); default: the
-    embedded digits ResNet-8. Answers the lab's questions by looking: how are the weights
+    embedded digits ResNet-8. An architecture name takes --input-shape and --num-classes
+    (default 1000, as torchvision's ImageNet models). Answers the lab's questions by looking: how are the weights
     distributed, which layers hold the parameters and the work.
     """
+    from pathlib import Path
+
     import torch
 
     from tinykit.bench.macs import count_macs
@@ -36,12 +39,21 @@ def inspect(
     from tinykit.prune.fine import prunable_layers
     from tinykit.report import format_table
 
+    if model_arg and model and model_arg != model:
+        raise TinykitError(f"two models given ({model_arg} and --model {model}): pass one")
     name = model_arg or model
-    if name is None or name.endswith((".pt", ".pth", ".ckpt")):
+    if name is None:
         from tinykit.sources import load_source
 
-        src, ds = load_source(name, trust_pickle=trust_pickle, progress=not quiet)
+        src, ds = load_source(None, progress=not quiet)
         net, shape, label = src.model, ds.spec.shape, src.name
+    elif name.endswith((".pt", ".pth", ".ckpt")) or Path(name).is_file():
+        from tinykit.checkpoint import load_checkpoint  # no data needed: it knows its input
+
+        if weights:
+            raise TinykitError("--weights goes with an architecture name, not a checkpoint file")
+        ckpt = load_checkpoint(name, trust_pickle=trust_pickle)
+        net, shape, label = ckpt.build(), ckpt.spec.shape, Path(name).stem
     else:
         from tinykit.checkpoint import load_state_dict_file
         from tinykit.models import build_model
@@ -54,7 +66,15 @@ def inspect(
             raise TinykitError(f"--input-shape must be three positive integers C,H,W, got {chw}")
         net = build_model(name, num_classes=num_classes or 1000, in_channels=chw[0])
         if weights:
-            net.load_state_dict(load_state_dict_file(weights, trust_pickle=trust_pickle))
+            sd = load_state_dict_file(weights, trust_pickle=trust_pickle)
+            try:
+                net.load_state_dict(sd, strict=True)
+            except RuntimeError as e:
+                lines = [ln.strip() for ln in str(e).splitlines() if ln.strip()]
+                raise TinykitError(
+                    f"{weights} does not fit {name} with {num_classes or 1000} classes "
+                    f"(pass --num-classes?): {lines[1] if len(lines) > 1 else lines[0]}"
+                ) from e
         shape, label = (1, *chw), name
     net.eval()
     macs = count_macs(net, torch.zeros(shape))
