@@ -25,8 +25,8 @@ def inspect(
 
     MODEL is a tinykit checkpoint or an architecture name (with --weights); default: the
     embedded digits ResNet-8. An architecture name takes --input-shape and --num-classes
-    (default 1000, as torchvision's ImageNet models). Answers the lab's questions by looking: how are the weights
-    distributed, which layers hold the parameters and the work.
+    (default 1000, as torchvision's ImageNet models). Answers the lab's questions by looking:
+    how are the weights distributed, which layers hold the parameters and the work.
     """
     from pathlib import Path
 
