@@ -76,6 +76,11 @@ def _assert_one_line_error(r, needle: str):
         (["--target-sparsity", "0.5"], "--target-sparsity goes with --sparsity auto"),
         (["--max-drop", "1"], "--max-drop goes with --sparsity auto"),
         (["--formats", ","], "no export format given"),
+        (["--prune", "channel", "--sparsity", "0.9"], "--sparsity goes with --prune fine"),
+        (["--ratio", "0.3"], "--ratio goes with --prune channel"),
+        (["--bits", "8", "--per-channel"], "--per-channel goes with k-means"),
+        (["--quant", "none", "--bits", "2"], "--bits goes with --quant kmeans or linear"),
+        (["--calibration", "mse"], "--calibration goes with --quant linear"),
     ],
 )
 def test_bad_input_one_line_exit_2(tmp_path, args, needle):

@@ -172,3 +172,7 @@ def test_sensitivity_and_inspect_commands(tmp_path):
     assert (tmp_path / "i" / "weights.png").is_file()
     r = run_cli("sensitivity", "--sparsities", "0,1.2", "--out", str(tmp_path / "bad"))
     assert r.returncode == 2 and "outside [0, 1)" in r.stderr
+    for grid in ("", "0.5,0.5"):
+        r = run_cli("sensitivity", "--sparsities", grid, "--out", str(tmp_path / "bad"))
+        assert r.returncode == 2 and "needs distinct values" in r.stderr
+    assert not (tmp_path / "bad").exists()

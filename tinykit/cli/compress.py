@@ -38,6 +38,28 @@ _RECIPE_FLAGS = {
 }
 
 
+def _refuse_options_that_do_not_apply(ctx, recipe) -> None:
+    """An option given on the command line that the chosen methods ignore is a mistake the
+    user should hear about, not a silent no-op recorded in the recipe."""
+    from tinykit.errors import TinykitError
+
+    def given(opt: str) -> bool:
+        return ctx.get_parameter_source(opt) == click.core.ParameterSource.COMMANDLINE
+
+    rules = [
+        (("sparsity",), recipe.prune == "fine", "--prune fine"),
+        (("ratio", "importance", "round_to"), recipe.prune == "channel", "--prune channel"),
+        (("bits",), recipe.quant != "none", "--quant kmeans or linear"),
+        (("per_channel",), recipe.quant == "kmeans", "k-means quantization (--bits below 8)"),
+        (("calibration", "tflite_io"), recipe.quant == "linear", "--quant linear"),
+    ]
+    for opts, applies, needs in rules:
+        for opt in opts:
+            if given(opt) and not applies:
+                flag = "--" + opt.replace("_", "-")
+                raise TinykitError(f"{flag} goes with {needs}; here it would be ignored")
+
+
 @click.command()
 @model_options
 @data_options
@@ -237,6 +259,7 @@ def compress(
     ):
         base["quant"] = None  # the method follows --bits
     recipe = Recipe.from_dict(base)
+    _refuse_options_that_do_not_apply(ctx, recipe)
     log = (lambda *a, **k: None) if quiet else (lambda msg: click.echo(msg, err=True))
     source, ds = load_source(
         model,

@@ -48,6 +48,7 @@ def sensitivity(
     never used. Writes sensitivity.json, sensitivity.png (one curve per layer) and params.png
     (weights per layer) to --out, and prints the accuracy table.
     """
+    from tinykit.errors import TinykitError
     from tinykit.fileio import check_out_dir, new_run_dir, staged_dir, write_json
     from tinykit.plots import param_bars, sensitivity_curves
     from tinykit.prune.sensitivity import choose_sparsities, overall_sparsity, scan_sensitivity
@@ -55,6 +56,10 @@ def sensitivity(
     from tinykit.sources import load_source
 
     grid = float_list(sparsities, "--sparsities")
+    if not grid or len(set(grid)) != len(grid):
+        raise TinykitError(
+            f"--sparsities needs distinct values in [0, 1), comma-separated, got {sparsities!r}"
+        )
     out_dir = check_out_dir(out) if out else new_run_dir("tinykit-out", "sensitivity")
     source, ds = load_source(
         model,
