@@ -51,6 +51,9 @@ def test_help_does_not_import_torch():
         (["earlyexit", "--thresholds", "0.9,0.9"], "2 thresholds given for 3 exit heads"),
         (["earlyexit", "--max-drop", "1", "--mac-budget", "0.5"], "two targets"),
         (["difficulty", "--blocks", "stage9"], "block 'stage9' does not exist"),
+        (["difficulty", "--blocks", "stage2,stem"], "--blocks must be in forward order"),
+        (["difficulty", "--blocks", "stage1.conv1"], "'stage1.conv1' is not a clean cut"),
+        (["difficulty", "--blocks", "fc"], "block 'fc' produces the model's output"),
     ],
 )
 def test_bad_input_is_one_line_and_status_2(args, needle, capsys, tmp_path):

@@ -75,7 +75,7 @@ def difficulty(
     Writes difficulty.json (depth of every example), depth_histogram.png,
     accuracy_by_depth.png and examples.png (easiest and hardest examples) to --out.
     """
-    from tinykit.earlyexit.blocks import default_blocks, parse_blocks
+    from tinykit.earlyexit.blocks import default_blocks, parse_blocks, split_backbone
     from tinykit.earlyexit.difficulty import prediction_depth
     from tinykit.earlyexit.plots import accuracy_by_depth, depth_histogram, example_grid
     from tinykit.earlyexit.report import render_difficulty
@@ -95,6 +95,7 @@ def difficulty(
         progress=not quiet,
     )
     names = names or default_blocks(source.model)
+    split_backbone(source.model, names)  # the same rules as exits: real blocks, forward order
     split_data = getattr(ds, split)
     res = prediction_depth(
         source.model,
