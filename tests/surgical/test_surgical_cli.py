@@ -50,6 +50,10 @@ def test_finetune_writes_table_plot_and_deltas(tmp_path, capsys):
         (["--corruption", "fog"], "unknown corruption 'fog'"),
         (["--severity", "6"], "--severity"),
         (["--severity", "0"], "--severity"),
+        (["--corruption", ""], "--corruption was given no value"),
+        (["--only-block", " , "], "--only-block was given no value"),
+        (["--only-block", "stem,first"], "--only-block first and stem tune the same block"),
+        (["--n-train", "100000"], "more than the 1258 training images"),
     ],
 )
 def test_bad_input_is_one_line_and_exit_2(args, needle, tmp_path, capsys):

@@ -21,8 +21,15 @@ CORRUPTION_NAMES = [
 ]
 
 
-def _split(values: tuple[str, ...]) -> tuple[str, ...]:
-    return tuple(v.strip() for s in values for v in s.split(",") if v.strip())
+def _split(values: tuple[str, ...], flag: str) -> tuple[str, ...]:
+    """Repeated and comma-separated values, in order; given but empty is an error, not the
+    default (an empty string from a script would otherwise start the whole sweep)."""
+    out = tuple(v.strip() for s in values for v in s.split(",") if v.strip())
+    if values and not out:
+        from tinykit.errors import TinykitError
+
+        raise TinykitError(f"{flag} was given no value: name one, or leave the option out")
+    return tuple(dict.fromkeys(out))
 
 
 def render(report: dict) -> str:
@@ -151,11 +158,11 @@ def finetune(
     from tinykit.surgical.finetune import SurgicalConfig, resolve_block, run_surgical
     from tinykit.surgical.plot import block_accuracy_bars
 
-    names = _split(corruptions) or SurgicalConfig.corruptions
+    names = _split(corruptions, "--corruption") or SurgicalConfig.corruptions
     for c in names:
         check_corruption(c, severity)
     try:
-        lr_list = tuple(float(v) for v in _split((lrs,)))
+        lr_list = tuple(float(v) for v in _split((lrs,), "--lr"))
     except ValueError as e:
         raise TinykitError(f"--lr takes comma-separated numbers, got {lrs!r}") from e
     out_dir = check_out_dir(out) if out else new_run_dir("tinykit-out", "finetune")
@@ -169,9 +176,18 @@ def finetune(
         seed=seed,
         progress=not quiet,
     )
-    choices = _split(blocks)
-    for c in choices:
-        resolve_block(source.model, c)  # a wrong name fails before any work
+    choices = _split(blocks, "--only-block")
+    trained: dict[tuple[str, ...], str] = {}
+    for c in choices:  # a wrong name, or one block under two names, fails before any work
+        key = tuple(resolve_block(source.model, c))
+        if key in trained:
+            raise TinykitError(f"--only-block {c} and {trained[key]} tune the same block(s)")
+        trained[key] = c
+    if n_train > len(ds.train):
+        raise TinykitError(
+            f"--n-train {n_train} is more than the {len(ds.train)} training images: "
+            f"give at most {len(ds.train)}"
+        )
     cfg = SurgicalConfig(
         corruptions=names,
         severity=severity,
