@@ -97,8 +97,7 @@ def load_source(
         top = int(max(ds.train.y.max(), ds.test.y.max()))
         if top >= ckpt.spec.num_classes:
             raise TinykitError(
-                f"the data has labels up to {top} but {path} has "
-                f"{ckpt.spec.num_classes} classes"
+                f"the data has labels up to {top} but {path} has {ckpt.spec.num_classes} classes"
             )
         _warn_if_prepared_otherwise(ds.spec, ckpt.spec, path)
         ds.spec = ckpt.spec  # the preprocessing the model was trained with

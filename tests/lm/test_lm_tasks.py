@@ -35,6 +35,9 @@ def test_held_out_words_are_disjoint_and_examples_reproducible():
     a = task.examples(20, "test", 0)
     assert a == task.examples(20, "test", 0)
     assert all(e.question in split["test"] for e in a)
+    # held-out questions are distinct: asking for more than there are gives all of them once
+    b = task.examples(1000, "test", 0, distinct=True)
+    assert sorted(e.question for e in b) == sorted(split["test"])
 
 
 def test_chain_of_thought_text_and_arithmetic_are_right():
@@ -80,3 +83,25 @@ def test_one_word_questions_are_shared_between_tasks():
     assert nouns & {e.question for e in get_task("article").examples(200, "all", 0)}
     adjectives = {e.question for e in get_task("opposite").examples(200, "all", 0)}
     assert adjectives & {e.question for e in get_task("sentiment").examples(200, "all", 0)}
+
+
+def test_first_token_of_a_wrong_answer_is_the_answers_not_the_reasonings():
+    """Chain of thought: the column shows what follows "Final answer:", skipping a lone space;
+    a word task shows the first generated token."""
+    from tinykit.lm.prompting import fallback_tokens
+    from tinykit.lm.tasks import get_task
+
+    vocab = [" There", " are", " 7", ".", "\n", "Final", " answer", ":", " ", "1", "2", " cats"]
+
+    class Decoder:
+        def decode(self, ids):
+            return "".join(vocab[i] for i in ids)
+
+    cot = [0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 4]  # " There are 7.\nFinal answer: 12\n"
+    lost = [0, 1, 2, 3, 4]  # never says "Final answer:"
+    arith, plural = get_task("arithmetic"), get_task("plural")
+    assert fallback_tokens(Decoder(), arith, [cot, lost, cot], [False, False, True]) == [
+        ("1", 1),
+        ("(no 'Final answer:')", 1),
+    ]
+    assert fallback_tokens(Decoder(), plural, [[11, 4]], [False]) == [(" cats", 1)]

@@ -72,6 +72,8 @@ BAD = [
     (["classify", "--d", "64"], "is even"),
     (["regression", "--d", "21"], "n_inner <= d"),
     (["sine", "--eval-steps", "1,b"], "--eval-steps"),
+    (["sine", "--eval-steps=-1"], "--eval-steps must be integers >= 0, got -1"),
+    (["regression", "--subset", "5,5,6"], "--subset: index 5 is given twice"),
 ]
 
 

@@ -28,6 +28,15 @@ def _prob(v) -> str:
     return "-" if v is None else f"{v:.3f}"
 
 
+def questions_line(report: dict) -> str:
+    """How many distinct held-out questions the figures rest on (fewer than --n asked for
+    where the held-out words run out)."""
+    n, asked = report["n_questions"], report["config"]["n_test"]
+    return f"{n} held-out questions" + (
+        f" (all there are; --n asked for {asked})" if n < asked else ""
+    )
+
+
 def render(report: dict) -> str:
     from tinykit.report import format_table
 
@@ -56,7 +65,7 @@ def render(report: dict) -> str:
     ]
     cfg = report["config"]
     out = [
-        f"{report['lm']} on '{report['task']}', {cfg['n_test']} held-out questions, "
+        f"{report['lm']} on '{report['task']}', {questions_line(report)}, "
         f"{cfg['shots']} shots, temperature {cfg['temperature']}, top-p {cfg['top_p']}",
         "",
         format_table(header, rows),

@@ -15,6 +15,7 @@ def _fb(tokens) -> str:
 
 
 def render(report: dict) -> str:
+    from tinykit.cli.prompt import questions_line
     from tinykit.report import format_table
 
     sp = report["soft_prompt"]
@@ -45,7 +46,7 @@ def render(report: dict) -> str:
         )
     lines = [
         f"{report['lm']} ({report['lm_params']:,} parameters, frozen) on '{report['task']}': "
-        f"{cfg['n_test']} held-out questions (words never used to train the prompt)",
+        f"{questions_line(report)} (words never used to train the prompt)",
         f"trainable numbers: {report['trainable_numbers']:,} = K {cfg['k']} x E "
         f"{report['embedding_dim']}; loss on: {cfg['targets']}; "
         f"loss {report['losses'][0]:.3f} -> {report['losses'][-1]:.3f}"
@@ -58,7 +59,8 @@ def render(report: dict) -> str:
         "the expected one",
     ]
     if report.get("out_dir"):
-        lines.append(f"report, prompt tensor and loss plot: {report['out_dir']}")
+        plot = " and loss plot" if report["losses"] else ""
+        lines.append(f"report, prompt tensor{plot}: {report['out_dir']}")
     return "\n".join(lines)
 
 

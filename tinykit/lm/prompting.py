@@ -13,7 +13,7 @@ from dataclasses import asdict, dataclass, field
 
 from tinykit.errors import TinykitError
 from tinykit.lm.model import LanguageModel
-from tinykit.lm.tasks import Example, Task, parse_answer
+from tinykit.lm.tasks import FINAL, Example, Task, parse_answer
 
 STRATEGIES = ("zero-shot", "instruction", "few-shot", "few-shot-wrong")
 
@@ -140,6 +140,11 @@ def score_strategy(lm: LanguageModel, task: Task, prefix: str, tests: list[Examp
     return hits / len(tests), _mean(right), _mean(wrong), _mean(masses)
 
 
+def new_token_budget(task: Task, max_new_tokens: int) -> int:
+    """0 means the task's own budget: room for a chain of thought, or for one word."""
+    return max_new_tokens or (48 if task.chain_of_thought else 8)
+
+
 def generate_answers(
     lm: LanguageModel,
     task: Task,
@@ -154,7 +159,7 @@ def generate_answers(
     """Generated continuations (token ids) and the answers parsed from them."""
     from tinykit.lm.decode import generate
 
-    n = max_new_tokens or (48 if task.chain_of_thought else 8)
+    n = new_token_budget(task, max_new_tokens)
     tail = task.tail()
     ids = generate(
         lm,
@@ -169,9 +174,25 @@ def generate_answers(
     return ids, [parse_answer(tail + lm.decode(g)) for g in ids]
 
 
-def fallback_tokens(lm: LanguageModel, gens: list[list[int]], ok: list[bool], top: int = 5):
-    """The most frequent first generated tokens of the failed answers."""
-    c = Counter(lm.decode(g[:1]) for g, good in zip(gens, ok, strict=True) if not good and g)
+def _answer_start(lm: LanguageModel, task: Task, g: list[int]) -> str:
+    """The first token of the answer: the first generated one, or for a chain of thought the
+    first after "Final answer: " (the reasoning before it is not the answer)."""
+    if not task.chain_of_thought:
+        return lm.decode(g[:1])
+    for i in range(len(g)):
+        if FINAL in task.tail() + lm.decode(g[:i]):
+            rest = [t for t in g[i:] if lm.decode([t]).strip()]  # a lone space is not the answer
+            return lm.decode(rest[:1]) if rest else "(nothing after it)"
+    return "(no 'Final answer:')"
+
+
+def fallback_tokens(
+    lm: LanguageModel, task: Task, gens: list[list[int]], ok: list[bool], top: int = 5
+):
+    """The most frequent first tokens of the failed answers."""
+    c = Counter(
+        _answer_start(lm, task, g) for g, good in zip(gens, ok, strict=True) if not good and g
+    )
     return c.most_common(top)
 
 
@@ -179,7 +200,7 @@ def run_prompting(lm: LanguageModel, task: Task, cfg: PromptConfig, *, progress:
     """Every strategy on the same held-out questions; returns the report dict."""
     from tinykit.progress import progress_bar
 
-    tests = task.examples(cfg.n_test, "test", cfg.seed)
+    tests = task.examples(cfg.n_test, "test", cfg.seed, distinct=True)
     shots = task.examples(cfg.shots, "train", cfg.seed)
     results = []
     for strategy in progress_bar(cfg.strategies, desc=f"prompting ({task.name})", enabled=progress):
@@ -214,14 +235,15 @@ def run_prompting(lm: LanguageModel, task: Task, cfg: PromptConfig, *, progress:
                 mass,
                 generated_accuracy=sum(ok) / len(ok),
                 valid_share=sum(is_valid(task, a) for a in answers) / len(answers),
-                fallback_tokens=fallback_tokens(lm, gens, ok),
+                fallback_tokens=fallback_tokens(lm, task, gens, ok),
                 samples=[lm.decode(g) for g in sample_ids],
             )
         )
     return {
         "lm": lm.name,
         "task": task.name,
-        "config": asdict(cfg),
+        "config": {**asdict(cfg), "max_new_tokens": new_token_budget(task, cfg.max_new_tokens)},
+        "n_questions": len(tests),
         "first_prompt": {
             r.strategy: strategy_prefix(task, r.strategy, shots, cfg.seed) + task.prompt(tests[0])
             for r in results

@@ -142,7 +142,7 @@ def evaluate(
     return {
         "accuracy": sum(ok) / len(ok),
         "valid_share": sum(is_valid(task, a) for a in answers) / len(answers),
-        "fallback_tokens": fallback_tokens(lm, gens, ok),
+        "fallback_tokens": fallback_tokens(lm, task, gens, ok),
         "examples": [
             {"question": e.question, "expected": e.answer, "got": a}
             for e, a in list(zip(tests, answers, strict=True))[:5]
@@ -184,7 +184,7 @@ def train_soft_prompt(
         f"(the LM's {lm.num_params():,} parameters are frozen)"
     )
     train = task.examples(cfg.n_train, "train", cfg.seed)
-    tests = task.examples(cfg.n_test, "test", cfg.seed)
+    tests = task.examples(cfg.n_test, "test", cfg.seed, distinct=True)
     shots = task.examples(cfg.shots, "train", cfg.seed + 1)
     data = [target_mask(lm, task, ex, cfg.targets) for ex in train]
     before = evaluate(lm, task, tests, prompt=soft().detach(), seed=cfg.seed)
@@ -210,6 +210,7 @@ def train_soft_prompt(
         "lm": lm.name,
         "task": task.name,
         "config": asdict(cfg),
+        "n_questions": len(tests),
         "trainable_numbers": n_train,
         "embedding_dim": lm.embedding_dim,
         "lm_params": lm.num_params(),

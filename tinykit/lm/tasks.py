@@ -65,9 +65,19 @@ class Task:
         """The end of the prompt, joined to a generation before parsing it."""
         return "Answer:" if self.chain_of_thought else FINAL
 
-    def examples(self, n: int, split: str, seed: int) -> list[Example]:
+    def examples(self, n: int, split: str, seed: int, *, distinct: bool = False) -> list[Example]:
+        """``n`` generated examples; with ``distinct``, no question twice, so fewer than ``n``
+        where the split runs out (58 held-out nouns cannot make 100 plural questions)."""
         rng = random.Random(f"{self.name}-{split}-{seed}")
-        return [self.make(rng, split) for _ in range(n)]
+        if not distinct:
+            return [self.make(rng, split) for _ in range(n)]
+        seen: dict[str, Example] = {}
+        for _ in range(50 * n):
+            if len(seen) == n:
+                break
+            e = self.make(rng, split)
+            seen.setdefault(e.question, e)
+        return list(seen.values())
 
 
 def parse_answer(text: str) -> str | None:

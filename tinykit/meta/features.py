@@ -66,6 +66,9 @@ def parse_int_list(text: str, what: str) -> tuple[int, ...]:
             ) from None
     if not out:
         raise TinykitError(f"{what}: no indices given")
+    twice = sorted({i for i in out if out.count(i) > 1})
+    if twice:
+        raise TinykitError(f"{what}: index {twice[0]} is given twice")
     return tuple(out)
 
 

@@ -48,11 +48,13 @@ class SineConfig:
         for name in ("shots", "query", "meta_batch", "hidden", "test_tasks", "test_points"):
             v = getattr(self, name)
             if isinstance(v, bool) or not isinstance(v, int) or v < 1:
-                raise TinykitError(f"{name} must be a positive integer, got {v!r}")
+                flag = "--" + name.replace("_", "-")
+                raise TinykitError(f"{flag} must be a positive integer, got {v!r}")
         if not isinstance(self.iterations, int) or self.iterations < 0:
-            raise TinykitError(f"iterations must be an integer >= 0, got {self.iterations!r}")
-        if any((not isinstance(s, int)) or s < 0 for s in self.eval_steps):
-            raise TinykitError(f"eval_steps must be integers >= 0, got {self.eval_steps}")
+            raise TinykitError(f"--iterations must be an integer >= 0, got {self.iterations!r}")
+        bad = [s for s in self.eval_steps if not isinstance(s, int) or s < 0]
+        if bad:
+            raise TinykitError(f"--eval-steps must be integers >= 0, got {bad[0]!r}")
         self.eval_steps = tuple(sorted(set(self.eval_steps) | {0}))
 
 
