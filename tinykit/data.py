@@ -197,11 +197,21 @@ def _class_dirs(root: Path) -> list[str]:
     return sorted(p.name for p in root.iterdir() if p.is_dir() and not p.name.startswith("."))
 
 
-def load_data(path: str | None, *, seed: int = 0, image_size: int | None = None) -> DataSet:
-    """Load ``--data`` (see DATA_HELP) or the embedded digits when ``path`` is None."""
+def load_data(
+    path: str | None,
+    *,
+    seed: int = 0,
+    image_size: int | None = None,
+    folder_size: tuple[int, int] | None = None,
+) -> DataSet:
+    """Load ``--data`` (see DATA_HELP) or the embedded digits when ``path`` is None.
+
+    ``folder_size``: the size to read ImageFolder images at when ``image_size`` is not given
+    (a checkpoint's own input size, so that images are resized once, as in training)."""
     if path is None:
         return load_digits_data(seed)
     size = (image_size, image_size) if image_size else None
+    read_size = size or folder_size
     if "," in path:
         xp, yp = (Path(p) for p in path.split(",", 1))
         for p in (xp, yp):
@@ -231,12 +241,12 @@ def load_data(path: str | None, *, seed: int = 0, image_size: int | None = None)
         return _finish(root.name, *_split3(x, y, seed), None, size)
     if (root / "train").is_dir() and (root / "test").is_dir():
         classes = _class_dirs(root / "train")
-        xtr, ytr, size = _read_image_folder(root / "train", classes, size)
+        xtr, ytr, size = _read_image_folder(root / "train", classes, read_size)
         xte, yte, _ = _read_image_folder(root / "test", classes, size)
         return _finish(root.name, *_val_from_train(xtr, ytr, seed), Split(xte, yte), classes, None)
     classes = _class_dirs(root)
     if classes:
-        x, y, size = _read_image_folder(root, classes, size)
+        x, y, size = _read_image_folder(root, classes, read_size)
         return _finish(root.name, *_split3(x, y, seed), classes, None)
     raise TinykitError(f"{root} holds no data tinykit can read.\n{DATA_HELP}".split("\n")[0])
 

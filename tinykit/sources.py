@@ -88,7 +88,13 @@ def load_source(
         if weights is not None:
             raise TinykitError("--weights goes with an architecture name, not a checkpoint file")
         ckpt = load_checkpoint(path, trust_pickle=trust_pickle)
-        ds = load_data(data, seed=seed, image_size=image_size) if data else load_digits_data(seed)
+        ds = (
+            load_data(
+                data, seed=seed, image_size=image_size, folder_size=tuple(ckpt.spec.shape[2:])
+            )
+            if data
+            else load_digits_data(seed)
+        )
         if ds.spec.channels != ckpt.spec.channels:
             raise TinykitError(
                 f"the data has {ds.spec.channels}-channel images but {path} takes "

@@ -63,6 +63,10 @@ def test_image_folder(tmp_path):
     assert ds.spec.labels == ("cat", "dog")
     assert ds.spec.shape == (1, 3, 8, 8)
     assert set(np.unique(ds.test.x)) == {30.0, 200.0}
+    assert load_data(str(tmp_path)).spec.shape == (1, 3, 12, 10)  # the images' own size
+    # read at a checkpoint's size (resized once, as in training) unless --image-size says
+    assert load_data(str(tmp_path), folder_size=(6, 5)).spec.shape == (1, 3, 6, 5)
+    assert load_data(str(tmp_path), image_size=8, folder_size=(6, 5)).spec.shape == (1, 3, 8, 8)
 
 
 @pytest.mark.parametrize(

@@ -176,3 +176,39 @@ def test_sensitivity_and_inspect_commands(tmp_path):
         r = run_cli("sensitivity", "--sparsities", grid, "--out", str(tmp_path / "bad"))
         assert r.returncode == 2 and "needs distinct values" in r.stderr
     assert not (tmp_path / "bad").exists()
+
+
+def test_auto_sparsity_from_the_scan(tmp_path):
+    """--sparsity auto: per-layer targets from the validation scan, each layer pruned exactly to
+    its target, within the accuracy budget; the budget's resolution is said plainly."""
+    out = tmp_path / "out"
+    r = run_cli(
+        "compress",
+        "--sparsity",
+        "auto",
+        "--max-drop",
+        "0.5",
+        "--quant",
+        "none",
+        "--formats",
+        "onnx",
+        "--finetune-epochs",
+        "1",
+        "--runs",
+        "10",
+        "--out",
+        str(out),
+        "--json",
+        "--quiet",
+    )
+    assert r.returncode == 0, r.stderr
+    assert "one of the 180 validation images is worth 0.56 points" in r.stderr
+    rep = json.loads(r.stdout)
+    chosen = json.loads((out / "sensitivity.json").read_text())["chosen"]
+    layers = {x["layer"]: x for x in rep["pruning"]["layers"]}
+    assert set(layers) == set(chosen) and rep["pruning"]["all_exact"] is True
+    for name, target in chosen.items():
+        x = layers[name]
+        assert x["target"] == target and x["zeros"] == round(target * x["weights"])
+    assert max(chosen.values()) > 0.5  # the scan found layers that take heavy pruning
+    assert rep["compressed"]["nonzero_params"] < 0.6 * rep["baseline"]["nonzero_params"]

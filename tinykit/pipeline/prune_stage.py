@@ -27,6 +27,17 @@ def auto_sparsity(model, data, recipe, out: Path, *, progress: bool, log) -> dic
     from tinykit.plots import param_bars, sensitivity_curves
     from tinykit.prune.sensitivity import choose_sparsities, overall_sparsity, scan_sensitivity
 
+    step = 100 / len(data.val)  # accuracy points one validation image is worth
+    if recipe.max_drop is not None and step > recipe.max_drop:
+        import sys
+
+        print(
+            f"tinykit: warning: one of the {len(data.val)} validation images is worth "
+            f"{step:.2f} points, more than --max-drop {recipe.max_drop:g}: a layer passes only "
+            "with no error more, so the budget resolves nothing finer (more data, or a larger "
+            "--max-drop)",
+            file=sys.stderr,
+        )
     scan = scan_sensitivity(
         model, data.inputs("val"), data.val.y, sparsities=recipe.scan_grid, progress=progress
     )
