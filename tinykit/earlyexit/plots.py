@@ -149,10 +149,15 @@ def accuracy_vs_macs(
     m = [100 * s["average_macs"] / full_macs for s in sweep]
     a = [100 * s["accuracy"] for s in sweep]
     ax.plot(m, a, marker="o", ms=4, color="C0", label="one threshold for every head (sweep)")
-    last = None
+    em = [100 * c / full_macs for c, _ in exit_points]
+    ea = [100 * acc for _, acc in exit_points]
+    star = (100 * chosen["average_macs"] / full_macs, 100 * chosen["accuracy"])
+    # a sweep label is left out where it would sit on another label or a marker
+    taken = [(100.0, 100 * full_accuracy), star, *zip(em, ea, strict=True)]
+    span = max(1.0, 100.8 - min([*a, *ea, 100 * full_accuracy]))
     for s, x, y in zip(sweep, m, a, strict=True):
-        if last is not None and abs(x - last[0]) < 4 and abs(y - last[1]) < 0.3:
-            continue  # too close to the previous label to read
+        if any(abs(x - tx) < 5 and abs(y - ty) < 0.06 * span for tx, ty in taken):
+            continue
         ax.annotate(
             f"{s['thresholds'][0]:g}",
             (x, y),
@@ -161,23 +166,22 @@ def accuracy_vs_macs(
             fontsize=7,
             color="C0",
         )
-        last = (x, y)
-    em = [100 * c / full_macs for c, _ in exit_points]
-    ea = [100 * acc for _, acc in exit_points]
+        taken.append((x, y))
     ax.plot(em, ea, ls=":", marker="s", ms=5, color="0.5", label="every input at one exit")
     for name, x, y in zip(exit_names, em, ea, strict=True):
+        left = x < 15  # near the y axis the label goes right of its marker
         ax.annotate(
             name,
             (x, y),
             textcoords="offset points",
-            xytext=(-6, 6),
+            xytext=(6, 6) if left else (-6, 6),
             fontsize=7,
             color="0.4",
-            ha="right",
+            ha="left" if left else "right",
         )
     ax.plot(
-        [100 * chosen["average_macs"] / full_macs],
-        [100 * chosen["accuracy"]],
+        [star[0]],
+        [star[1]],
         marker="*",
         ms=16,
         color="C3",
