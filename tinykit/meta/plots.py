@@ -78,7 +78,7 @@ def curves_plot(result: dict, path: Path, *, ylabel: str, title: str, log_y: boo
     """Test figure against n_train_post: mean and 10-90th percentile band for each learner."""
     plt = pyplot()
     cfg = result["config"]
-    fig, ax = plt.subplots(figsize=(8, 5))
+    fig, ax = plt.subplots(figsize=(10.5, 5))
     for name, cu in result["curves"].items():
         n = np.array(cu["n_train_post"])
         ax.plot(n, cu["mean"], ".-", color=COLORS[name], label=LABELS[name], lw=1.4)
@@ -104,7 +104,8 @@ def curves_plot(result: dict, path: Path, *, ylabel: str, title: str, log_y: boo
     ax.set_xlabel("n_train_post (training points at test time, log)")
     ax.set_ylabel(ylabel)
     ax.set_title(title, fontsize=10)
-    ax.legend(fontsize=8, loc="best")
+    # beside the axes: inside, some corner always covers a curve or its band
+    ax.legend(fontsize=8, loc="upper left", bbox_to_anchor=(1.01, 1.0), borderaxespad=0)
     ax.grid(alpha=0.3, which="both", lw=0.4)
     fig.tight_layout()
     return save_png(fig, path)
@@ -156,6 +157,7 @@ def weights_plot(result: dict, path: Path, *, title: str) -> Path:
         ax.plot(steps, snaps[:, idx].mean(1), ".-", label=f"mean |c| over {name} ({len(idx)})")
     ax.set_yscale("log")
     ax.set_xlabel("meta-iteration")
+    ax.set_ylabel("mean |c_k| over the group")
     ax.set_title("Feature weights during meta-training", fontsize=10)
     ax.legend(fontsize=8)
     fig.tight_layout()
