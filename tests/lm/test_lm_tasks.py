@@ -105,3 +105,13 @@ def test_first_token_of_a_wrong_answer_is_the_answers_not_the_reasonings():
         ("(no 'Final answer:')", 1),
     ]
     assert fallback_tokens(Decoder(), plural, [[11, 4]], [False]) == [(" cats", 1)]
+
+
+def test_the_header_says_how_many_distinct_questions_there_were():
+    from tinykit.cli.prompt import questions_line
+
+    short = {"n_questions": 58, "config": {"n_test": 100}}
+    assert questions_line(short, "words never used") == (
+        "58 held-out questions (words never used; all there are: --n asked for 100)"
+    )
+    assert questions_line({"n_questions": 50, "config": {"n_test": 50}}) == "50 held-out questions"

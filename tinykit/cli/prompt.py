@@ -28,13 +28,12 @@ def _prob(v) -> str:
     return "-" if v is None else f"{v:.3f}"
 
 
-def questions_line(report: dict) -> str:
+def questions_line(report: dict, *notes: str) -> str:
     """How many distinct held-out questions the figures rest on (fewer than --n asked for
-    where the held-out words run out)."""
+    where the held-out words run out), with ``notes`` in the same parentheses."""
     n, asked = report["n_questions"], report["config"]["n_test"]
-    return f"{n} held-out questions" + (
-        f" (all there are; --n asked for {asked})" if n < asked else ""
-    )
+    notes = (*notes, *([f"all there are: --n asked for {asked}"] if n < asked else []))
+    return f"{n} held-out questions" + (f" ({'; '.join(notes)})" if notes else "")
 
 
 def render(report: dict) -> str:

@@ -46,7 +46,7 @@ def render(report: dict) -> str:
         )
     lines = [
         f"{report['lm']} ({report['lm_params']:,} parameters, frozen) on '{report['task']}': "
-        f"{questions_line(report)} (words never used to train the prompt)",
+        f"{questions_line(report, 'words never used to train the prompt')}",
         f"trainable numbers: {report['trainable_numbers']:,} = K {cfg['k']} x E "
         f"{report['embedding_dim']}; loss on: {cfg['targets']}; "
         f"loss {report['losses'][0]:.3f} -> {report['losses'][-1]:.3f}"
