@@ -93,7 +93,7 @@ def example_grid(
     plt = pyplot()
     n = min(2 * per_row, len(order) // 2 * 2) // 2 or 1
     easy, hard = order[:n], order[::-1][:n]
-    fig, axes = plt.subplots(2, n, figsize=(1.4 * n + 0.4, 4.8), squeeze=False)
+    fig, axes = plt.subplots(2, n, figsize=(1.4 * n + 0.4, 4.4), squeeze=False)
     lab = names or [str(i) for i in range(int(max(labels.max(), preds.max())) + 1)]
     for row, (sel, title) in enumerate(((easy, "easiest"), (hard, "hardest"))):
         for j, ax in enumerate(axes[row]):
@@ -124,11 +124,13 @@ def example_grid(
             ha="right",
             fontsize=9,
         )
+    fig.tight_layout(rect=(0.02, 0, 1, 0.95), h_pad=1.5)
+    top = max(ax.get_position().y1 for ax in axes[0])  # the title just above the first row
     fig.suptitle(
         "Easiest (top) and hardest (bottom) examples by prediction depth; red: misclassified",
         fontsize=9,
+        y=min(0.99, top + 0.12),
     )
-    fig.tight_layout(rect=(0.02, 0, 1, 0.93))
     return save_png(fig, path)
 
 
