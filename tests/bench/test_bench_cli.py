@@ -79,6 +79,12 @@ def test_estimate_is_labelled_everywhere(artifacts, tmp_path, capsys):
     )
     assert code == 0
     assert "(est.)" in stdout and "ESTIMATE, not a measurement" in stdout
+    code, _, err = run_cli(
+        ["bench", str(artifacts["tflite"]), "--board", "rpi4", "--threads", "8"]
+        + ["--out", str(tmp_path / "e8"), "--quiet"],
+        capsys,
+    )
+    assert code == 0 and "--threads 8 on 4 core(s) of 'rpi4'" in err
     assert "no Arm dot-product" in stdout  # the Pi 4 cannot make int8 fast
     rep = json.loads((tmp_path / "e" / "bench.json").read_text())
     lat = rep["results"][0]["latency_ms"]
@@ -223,8 +229,11 @@ def test_bench_over_ssh_from_the_cli(sshd, artifacts, tmp_path, capsys):
 def test_boards_lists_the_profiles(capsys):
     code, stdout, _ = run_cli(["boards", "--json"], capsys)
     assert code == 0
-    names = [b["name"] for b in json.loads(stdout)]
-    assert names == ["android-midrange", "host", "rpi4", "rpi5"]
+    profiles = json.loads(stdout)
+    assert [b["name"] for b in profiles] == ["android-midrange", "host", "rpi4", "rpi5"]
+    host = profiles[1]  # not measured without --measure-host: null, not a made-up 0.0
+    assert host["bandwidth_gbs"] is None and host["fp32_macs_per_cycle"] is None
+    assert profiles[3]["bandwidth_gbs"] == 17.1
 
 
 def test_help_does_not_import_torch():

@@ -159,6 +159,12 @@ def bench(
                     f"{a}: board '{b.name}' runs only {' or '.join('.' + w for w in wanted)} "
                     "files: pass the bundle's file instead (tinykit compress writes them)"
                 )
+    if threads > b.cores:
+        click.echo(
+            f"tinykit: warning: --threads {threads} on {b.cores} core(s) of '{b.name}': the "
+            "threads share cores, so the latency is not what that many cores would give",
+            err=True,
+        )
     out_dir = check_out_dir(out) if out else new_run_dir("tinykit-out", "bench")
     opts = dict(
         port=port,

@@ -7,6 +7,15 @@ import json
 import click
 
 
+def _as_json(p) -> dict:
+    """A profile for scripts: the host's peaks are null until measured, not a false 0.0."""
+    d = p.to_dict()
+    if p.name == "host" and not p.peaks_measured:
+        for key in ("bandwidth_gbs", "fp32_macs_per_cycle", "int8_macs_per_cycle"):
+            d[key] = None
+    return d
+
+
 @click.command()
 @click.argument("name", required=False, metavar="[NAME|TOML]")
 @click.option(
@@ -35,7 +44,7 @@ def boards(name, measure_host, as_json) -> None:
     else:
         profiles = list_boards(measure_host=measure_host)
     if as_json:
-        click.echo(json.dumps([p.to_dict() for p in profiles], indent=2))
+        click.echo(json.dumps([_as_json(p) for p in profiles], indent=2))
         return
     header = [
         "board",
