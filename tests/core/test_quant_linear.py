@@ -172,6 +172,20 @@ def test_qat_module_computes_the_quantized_function(lq, digits):
     assert np.abs(a - b).max() < 0.5
 
 
+def test_qat_keeps_pruned_weights_exactly_zero(reference_ckpt, digits):
+    from tinykit.prune.fine import prune_fine, prunable_layers
+
+    m = reference_ckpt.build()
+    prune_fine(m, 0.6)
+    zeros = {n: l.weight == 0 for n, l in prunable_layers(m).items()}
+    lq = quantize_linear(m, digits, qat_epochs=1, samples=64, progress=False)
+    for n, layer in prunable_layers(lq.float_model).items():
+        assert torch.equal(layer.weight == 0, zeros[n]), n  # no zero revived, none added
+    # and the int8 weights of the file keep them (a zero quantizes to zero)
+    conv = next(q for q in lq.graph.nodes if q.module == "stage3.conv2")
+    assert (np.asarray(conv.weight_q)[zeros["stage3.conv2"].numpy()] == 0).all()
+
+
 def test_bad_inputs(reference_ckpt, digits):
     with pytest.raises(TinykitError, match="--bits 2-8"):
         quantize_linear(reference_ckpt.build(), digits, bits=1, progress=False)

@@ -79,11 +79,16 @@ def quantize_linear(
         from tinykit.quant.qat import qat_module
         from tinykit.train import TrainConfig, fit
 
+        from tinykit.prune.fine import Masks, prunable_layers
+
         qm = qat_module(gm, g)
+        # pruned weights stay exactly zero: the zero pattern is held after every step
+        zeros = Masks(model, {n: m.weight != 0 for n, m in prunable_layers(model).items()})
         fit(
             qm,
             data,
             TrainConfig(epochs=qat_epochs, lr=lr, seed=seed),
+            after_step=zeros.apply,
             params=list(model.parameters()),
             desc=f"int{bits} quantization-aware fine-tune",
             progress=progress,
