@@ -18,6 +18,32 @@ def default_quant(bits: int) -> str:
     return "kmeans" if bits < 8 else "linear"
 
 
+# the types a recipe key may hold, by its annotation (TOML integers count as floats too)
+_NONE = type(None)
+_TYPES: dict[str, tuple[type, ...]] = {
+    "str": (str,),
+    "int": (int,),
+    "float": (int, float),
+    "bool": (bool,),
+    "list[float]": (list,),
+    "list[str]": (list,),
+    "float | None": (int, float, _NONE),
+    "int | None": (int, _NONE),
+    "str | None": (str, _NONE),
+    "float | dict[str, float]": (int, float, dict),
+    "float | dict[str, float] | str": (int, float, dict, str),
+}
+_TYPE_NAMES = {
+    str: "a string",
+    int: "a whole number",
+    float: "a number",
+    bool: "true or false",
+    list: "a list",
+    dict: "a table",
+    _NONE: "left out",
+}
+
+
 @dataclass
 class Recipe:
     prune: str = "fine"
@@ -122,16 +148,24 @@ class Recipe:
 
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> Recipe:
-        known = {f.name for f in fields(cls)}
-        unknown = sorted(set(d) - known)
+        known = {f.name: f for f in fields(cls)}
+        unknown = sorted(set(d) - set(known))
         if unknown:
             raise TinykitError(
                 f"unknown recipe key '{unknown[0]}': known keys are {', '.join(sorted(known))}"
             )
+        for key, v in d.items():
+            kinds = _TYPES[known[key].type]
+            if not isinstance(v, kinds) or (isinstance(v, bool) and bool not in kinds):
+                shown = [k for k in kinds if not (k is int and float in kinds)]
+                names = " or ".join(_TYPE_NAMES[k] for k in shown)
+                raise TinykitError(f"recipe key '{key}' must be {names}, got {v!r}")
         return cls(**d)
 
-    @classmethod
-    def from_toml(cls, path: str | Path) -> Recipe:
+    @staticmethod
+    def read_toml(path: str | Path) -> dict[str, Any]:
+        """The settings a recipe file gives, as written (defaults are not filled in, so that
+        flags and the file combine as if every setting came from the command line)."""
         p = Path(path)
         if not p.is_file():
             raise TinykitError(f"recipe file {p} does not exist")
@@ -139,4 +173,17 @@ class Recipe:
             d = tomllib.loads(p.read_text())
         except tomllib.TOMLDecodeError as e:
             raise TinykitError(f"recipe {p} is not valid TOML ({e})") from e
-        return cls.from_dict(d.get("recipe", d))
+        if "recipe" in d:
+            other = sorted(set(d) - {"recipe"})
+            if other:
+                raise TinykitError(
+                    f"recipe {p}: unknown table or key '{other[0]}' beside [recipe]: "
+                    "put every setting under [recipe]"
+                )
+            d = d["recipe"]
+        Recipe.from_dict(d)  # every key known and of the right type
+        return d
+
+    @classmethod
+    def from_toml(cls, path: str | Path) -> Recipe:
+        return cls.from_dict(cls.read_toml(path))

@@ -244,7 +244,7 @@ def compress(
     from tinykit.sources import load_source
 
     out_dir = check_out_dir(out) if out else new_run_dir("tinykit-out", "compress")
-    base = Recipe.from_toml(recipe_file).to_dict() if recipe_file else {}
+    base = dict(Recipe.read_toml(recipe_file)) if recipe_file else {}
     values = {**flags, "seed": seed}
     for opt, field_name in _RECIPE_FLAGS.items():
         given = ctx.get_parameter_source(opt) == click.core.ParameterSource.COMMANDLINE

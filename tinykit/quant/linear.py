@@ -76,10 +76,9 @@ def quantize_linear(
     )
     g, gm = build_qgraph(model, batches, bits=bits, method=calibration, progress=progress)
     if qat_epochs:
+        from tinykit.prune.fine import Masks, prunable_layers
         from tinykit.quant.qat import qat_module
         from tinykit.train import TrainConfig, fit
-
-        from tinykit.prune.fine import Masks, prunable_layers
 
         qm = qat_module(gm, g)
         # pruned weights stay exactly zero: the zero pattern is held after every step
