@@ -50,6 +50,7 @@ def test_help_does_not_import_torch():
         (["earlyexit", "--blocks", "fc"], "block 'fc' produces the model's output"),
         (["earlyexit", "--thresholds", "0.9,0.9"], "2 thresholds given for 3 exit heads"),
         (["earlyexit", "--max-drop", "1", "--mac-budget", "0.5"], "two targets"),
+        (["earlyexit", "--formats", ""], "no export format given"),
         (["difficulty", "--blocks", "stage9"], "block 'stage9' does not exist"),
         (["difficulty", "--blocks", "stage2,stem"], "--blocks must be in forward order"),
         (["difficulty", "--blocks", "stage1.conv1"], "'stage1.conv1' is not a clean cut"),

@@ -46,6 +46,8 @@ class EarlyExitRecipe:
     def __post_init__(self) -> None:
         from tinykit.earlyexit.decide import check_thresholds
 
+        if not self.formats:
+            raise TinykitError(f"no export format given: use --formats with {', '.join(FORMATS)}")
         for f in self.formats:
             if f not in FORMATS:
                 raise TinykitError(f"unknown format '{f}': use {', '.join(FORMATS)}")
