@@ -93,6 +93,7 @@ def run_pruning(model, data, recipe, out: Path, *, progress: bool, log) -> dict[
     from tinykit.prune.channel import prune_channels
     from tinykit.transforms import module_shapes
 
+    before = module_shapes(model)
     prune_channels(
         model,
         torch.zeros(data.spec.shape),
@@ -100,5 +101,19 @@ def run_pruning(model, data, recipe, out: Path, *, progress: bool, log) -> dict[
         importance=recipe.importance,
         round_to=recipe.round_to,
     )
+    after = module_shapes(model)
+    convs = [n for n, s in before.items() if "groups" in s]
+    removed = 1 - sum(after[n]["out"] for n in convs) / sum(before[n]["out"] for n in convs)
+    if isinstance(recipe.ratio, float) and abs(removed - recipe.ratio) > 0.05:
+        log(
+            f"  channel pruning removed {100 * removed:.1f}% of the convolution channels for "
+            f"--ratio {recipe.ratio:g}"
+            + (
+                f": torch-pruning rounds each layer's kept channels down to a multiple of "
+                f"--round-to {recipe.round_to}"
+                if recipe.round_to
+                else ""
+            )
+        )
     fit(model, data, cfg, desc="fine-tune (channel-pruned)", progress=progress)
-    return {"method": "channel", "layers": module_shapes(model)}
+    return {"method": "channel", "removed_channel_share": removed, "layers": after}
