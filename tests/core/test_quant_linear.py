@@ -173,7 +173,7 @@ def test_qat_module_computes_the_quantized_function(lq, digits):
 
 
 def test_qat_keeps_pruned_weights_exactly_zero(reference_ckpt, digits):
-    from tinykit.prune.fine import prune_fine, prunable_layers
+    from tinykit.prune.fine import prunable_layers, prune_fine
 
     m = reference_ckpt.build()
     prune_fine(m, 0.6)
