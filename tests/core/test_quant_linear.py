@@ -177,7 +177,7 @@ def test_qat_keeps_pruned_weights_exactly_zero(reference_ckpt, digits):
 
     m = reference_ckpt.build()
     prune_fine(m, 0.6)
-    zeros = {n: l.weight == 0 for n, l in prunable_layers(m).items()}
+    zeros = {n: layer.weight == 0 for n, layer in prunable_layers(m).items()}
     lq = quantize_linear(m, digits, qat_epochs=1, samples=64, progress=False)
     for n, layer in prunable_layers(lq.float_model).items():
         assert torch.equal(layer.weight == 0, zeros[n]), n  # no zero revived, none added

@@ -117,7 +117,7 @@ def _options(f):
         click.option(
             "--kmeans-bits",
             type=click.IntRange(1, 8),
-            help="k-means weights (batch norm folded first): 2^N centroids per layer.",
+            help="k-means weights (batch norm kept, as in compress): 2^N centroids per layer.",
         ),
         click.option(
             "--int8-heads",
