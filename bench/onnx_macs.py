@@ -256,12 +256,14 @@ def count_onnx_macs(model: str | os.PathLike[str] | Any) -> OnnxMacCount:
             f"cannot infer the shapes of the ONNX graph: {str(e).splitlines()[0]}"
         ) from e
     g = _Graph(proto)
-    folded = set(g.consts)  # tensors the runtime computes once, at load
-    missing, computed = set(), set()
+    # tensors the runtime computes once, at load: constants and what is computed from them
+    folded = {i.name for i in proto.graph.initializer}
     for node in proto.graph.node:
         if all(t in folded for t in node.input if t):
             folded.update(node.output)
-        elif node.op_type in _COUNTERS:
+    missing, computed = set(), set()
+    for node in proto.graph.node:
+        if node.output[0] not in folded and node.op_type in _COUNTERS:
             w_index = _COUNTERS[node.op_type][1]
             io = [*node.input[: w_index + 1], node.output[0]]
             missing.update(t for t in io if t and t not in g.shapes)
@@ -272,13 +274,9 @@ def count_onnx_macs(model: str | os.PathLike[str] | Any) -> OnnxMacCount:
         _fill_by_running(proto, g, missing, computed)
     per_node: list[NodeCost] = []
     uncounted: list[str] = []
-    folded = {i.name for i in proto.graph.initializer} | {
-        n.output[0] for n in proto.graph.node if n.op_type == "Constant"
-    }
     for i, node in enumerate(proto.graph.node):
         name = node.name or f"{node.op_type}_{i}"
-        if all(t in folded for t in node.input if t):
-            folded.update(node.output)  # constant subgraph (e.g. k-means decode): no run cost
+        if node.output[0] in folded:  # constant subgraph (e.g. k-means decode): no run cost
             continue
         if node.op_type in ("LSTM", "GRU", "RNN", "Einsum", "Attention"):
             uncounted.append(f"{name} ({node.op_type}: not counted)")

@@ -7,10 +7,14 @@ from pathlib import Path
 from typing import Any
 
 
+def _is_arm(machine: str) -> bool:
+    return machine.lower() in ("aarch64", "arm64") or machine.lower().startswith("armv")
+
+
 def _int8_note(flags: list[str], machine: str) -> str | None:
     """Say so when the CPU lacks the instructions that make int8 fast."""
     f = set(flags)
-    if machine in ("aarch64", "arm64", "armv7l") or f & {"asimd"}:
+    if _is_arm(machine) or "asimd" in f:
         if "asimddp" not in f:
             return (
                 "no Arm dot-product (asimddp): int8 runs on widening multiplies and can be "
@@ -79,10 +83,6 @@ def _runs_per_process(lat: dict[str, Any]) -> str:
     return f"{lat.get('runs', 0) // repeats} x {repeats}"
 
 
-def _is_arm(machine: str) -> bool:
-    return machine.lower() in ("aarch64", "arm64") or machine.lower().startswith("armv")
-
-
 def _ms(v) -> str:
     return "-" if v is None else f"{v:.3f}"
 
@@ -137,7 +137,7 @@ def render_bench(report: dict[str, Any]) -> str:
         note = _int8_note(flags, first.get("machine", ""))
         if note:
             foot.append(f"note: {note}")
-        arm_profile = any(i.startswith("asimd") for i in b.get("isa", []))
+        arm_profile = "asimd" in b.get("isa", [])
         machine = first.get("machine", "")
         if b.get("connect") != "local" and machine and arm_profile != _is_arm(machine):
             foot.append(

@@ -105,15 +105,15 @@ def run_pruning(model, data, recipe, out: Path, *, progress: bool, log) -> dict[
     convs = [n for n, s in before.items() if "groups" in s]
     removed = 1 - sum(after[n]["out"] for n in convs) / sum(before[n]["out"] for n in convs)
     if isinstance(recipe.ratio, float) and abs(removed - recipe.ratio) > 0.05:
+        why = (
+            f": torch-pruning rounds each layer's kept channels down to a multiple of "
+            f"--round-to {recipe.round_to}"
+            if recipe.round_to
+            else ""
+        )
         log(
             f"  channel pruning removed {100 * removed:.1f}% of the convolution channels for "
-            f"--ratio {recipe.ratio:g}"
-            + (
-                f": torch-pruning rounds each layer's kept channels down to a multiple of "
-                f"--round-to {recipe.round_to}"
-                if recipe.round_to
-                else ""
-            )
+            f"--ratio {recipe.ratio:g}{why}"
         )
     fit(model, data, cfg, desc="fine-tune (channel-pruned)", progress=progress)
     return {"method": "channel", "removed_channel_share": removed, "layers": after}
