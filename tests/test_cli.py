@@ -179,3 +179,20 @@ def test_inspect_reads_a_checkpoint_of_other_data_without_needing_it(tmp_path):
         "inspect", "--model", "resnet18", "--weights", str(sd), "--out", str(tmp_path / "j")
     )
     _assert_one_line_error(r, "does not fit resnet18 with 1000 classes (pass --num-classes?)")
+
+
+def test_progress_bars_only_on_a_terminal(monkeypatch):
+    """Redrawn bars in a log file or pipe are noise, and would share a line with an error."""
+    import io
+
+    from tinykit.progress import progress_bar
+
+    class Tty(io.StringIO):
+        def isatty(self):
+            return True
+
+    monkeypatch.delenv("TINYKIT_NO_PROGRESS", raising=False)
+    monkeypatch.setattr(sys, "stderr", io.StringIO())
+    assert progress_bar(range(3), desc="x").disable is True
+    monkeypatch.setattr(sys, "stderr", Tty())
+    assert progress_bar(range(3), desc="x").disable is False

@@ -11,7 +11,9 @@ from typing import Any
 def progress_bar(it: Iterable[Any], *, desc: str, enabled: bool = True, **kw: Any):
     from tqdm import tqdm
 
-    disable = not enabled or os.environ.get("TINYKIT_NO_PROGRESS") == "1"
+    # only on a terminal: in a log file or a pipe the redraws are noise, and an error line
+    # printed after them would not start its own line
+    disable = not enabled or os.environ.get("TINYKIT_NO_PROGRESS") == "1" or not sys.stderr.isatty()
     return tqdm(
         it, desc=desc, disable=disable, leave=False, file=sys.stderr, dynamic_ncols=True, **kw
     )

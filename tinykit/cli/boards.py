@@ -67,15 +67,16 @@ def boards(name, measure_host, as_json) -> None:
                 p.connect,
                 str(p.cores),
                 f"{p.clock_ghz:g}",
-                f"{p.bandwidth_gbs:g}" if peaks else "(measured)",
-                f"{p.fp32_macs_per_cycle:g}" if peaks else "(measured)",
-                f"{p.int8_macs_per_cycle:g}" if peaks else "(measured)",
+                f"{p.bandwidth_gbs:g}" if peaks else "-",
+                f"{p.fp32_macs_per_cycle:g}" if peaks else "-",
+                f"{p.int8_macs_per_cycle:g}" if peaks else "-",
                 ", ".join(f for f in p.isa if f not in ("fma", "amx_tile")) or "-",
             ]
         )
     click.echo(format_table(header, rows, text=(2, 8)))  # connect, ISA
     click.echo(
-        "\nper-core peaks; sources in each boards/*.toml. host: read at run time, peaks "
-        "measured (--measure-host). Remote boards: 'tinykit bench X --board NAME --host "
-        "...' measures, without --host estimates."
+        "\nper-core peaks; sources in each boards/*.toml. host: read at run time; its GB/s "
+        "and fp32 peak are measured with --measure-host ('-' until then), its int8 peak is "
+        "derived from the fp32 one (x4 with VNNI or dot-product instructions, else x2). Remote "
+        "boards: 'tinykit bench X --board NAME --host ...' measures, without --host estimates."
     )

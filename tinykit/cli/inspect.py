@@ -25,8 +25,8 @@ def inspect(
 
     MODEL is a tinykit checkpoint or an architecture name (with --weights); default: the
     embedded digits ResNet-8. An architecture name takes --input-shape and --num-classes
-    (default 1000, as torchvision's ImageNet models). Answers the lab's questions by looking:
-    how are the weights distributed, which layers hold the parameters and the work.
+    (default 1000, as torchvision's ImageNet models). Shows how the weights are distributed
+    and which layers hold the parameters and the work.
     """
     from pathlib import Path
 
@@ -116,7 +116,8 @@ def inspect(
     if as_json:
         click.echo(json.dumps(result, indent=2))
         return
-    header = ["layer", "type", "weight shape", "params", "nonzero", "MACs", "sparsity"]
+    # params and nonzero count the bias too; sparsity is the weights' (what pruning zeroes)
+    header = ["layer", "type", "weight shape", "params", "nonzero", "MACs", "weight sparsity"]
     table = [
         [
             r["layer"],

@@ -28,7 +28,8 @@ def model_options(f):
                 "--num-classes",
                 type=click.IntRange(min=2),
                 metavar="N",
-                help="Classes of an architecture given by --model (default: from the data).",
+                help="Classes of an architecture given by --model (default: from the data; "
+                "1000 for inspect, which takes no data).",
             ),
             click.option(
                 "--trust-pickle",
